@@ -1,0 +1,383 @@
+//! Command-line interface: argument parsing and the commands `list`, `render`, `validate`.
+//!
+//! Exit codes: 0 success, 1 `render --check` found stale files, 2 usage or profile errors.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::matrix::{self, Variant};
+use crate::profile::{self, Profiles, ProfileError, display_path};
+use crate::render::{self, OWNED_DIRS, output};
+
+/// n3x: define a K3s edge cluster once, render every backend's files, build and boot it.
+#[derive(Debug, Parser)]
+#[command(name = "n3x", version, arg_required_else_help = true)]
+pub struct Cli {
+    /// The profiles directory (default: ./profiles, or the nearest one above).
+    #[arg(long, global = true, env = "N3X_PROFILES", value_name = "DIR")]
+    pub profiles: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the build matrix: variant, machine, role, profile, node.
+    List(ListArgs),
+    /// Render files from the profiles (one node, one profile, or the whole repository).
+    Render(RenderArgs),
+    /// Check the profiles and say what is wrong, where, and how to fix it.
+    Validate(ValidateArgs),
+}
+
+/// Arguments of `n3x list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only variants of this machine.
+    #[arg(long, value_name = "M")]
+    pub machine: Option<String>,
+    /// Only variants with this ID (IDs repeat across machines).
+    #[arg(long, value_name = "ID")]
+    pub variant: Option<String>,
+    /// Print JSON with every detail (kas chain and command, artifacts, Nix attribute).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `n3x render`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["profile", "all", "check"])))]
+pub struct RenderArgs {
+    /// Network profile to render.
+    #[arg(long, value_name = "P")]
+    pub profile: Option<String>,
+    /// One node of the profile (default: every node, plus the QEMU plan).
+    #[arg(long, value_name = "N", requires = "profile")]
+    pub node: Option<String>,
+    /// Directory to write into (with --profile).
+    #[arg(long, value_name = "DIR", requires = "profile")]
+    pub out: Option<PathBuf>,
+    /// Print the QEMU plan of the profile's cluster as JSON instead of writing files.
+    #[arg(long, requires = "profile", conflicts_with_all = ["node", "out"])]
+    pub plan: bool,
+    /// Nodes of the plan, comma-separated (default: every cluster node).
+    #[arg(long, value_name = "A,B", value_delimiter = ',', requires = "plan")]
+    pub nodes: Option<Vec<String>>,
+    /// Machine of the plan.
+    #[arg(long, value_name = "M", default_value = "qemuamd64", requires = "plan")]
+    pub machine: String,
+    /// Write every rendered part into kas/ and nixos/ of the repository.
+    #[arg(long, conflicts_with_all = ["profile", "check"])]
+    pub all: bool,
+    /// Compare the committed files with a fresh render; exit 1 with a diff when stale.
+    #[arg(long, conflicts_with_all = ["profile", "all"])]
+    pub check: bool,
+}
+
+/// Arguments of `n3x validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// A profiles directory, or a file inside one (default: the profiles in use).
+    pub path: Option<PathBuf>,
+}
+
+/// A failure with the exit code it maps to.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ProfileError> for Failure {
+    fn from(e: ProfileError) -> Self {
+        Failure::usage(e.to_string())
+    }
+}
+
+/// Parses the arguments, runs the command, prints errors, and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let cwd = std::env::current_dir().map_err(|e| Failure::usage(format!("no current directory: {e}")))?;
+    match cli.command {
+        Command::Validate(args) => validate(cli.profiles.as_deref(), args, &cwd),
+        Command::List(args) => {
+            let p = load(cli.profiles.as_deref(), &cwd)?;
+            list(&p, &args)
+        }
+        Command::Render(args) => {
+            let p = load(cli.profiles.as_deref(), &cwd)?;
+            render(&p, &args)
+        }
+    }
+}
+
+fn load(explicit: Option<&Path>, cwd: &Path) -> Result<Profiles, Failure> {
+    let root = profile::find_root(explicit, cwd)?;
+    Ok(Profiles::load(&root)?)
+}
+
+fn out(text: &str) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+        // A closed pipe (`n3x list | head`) is not an error worth a message.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::usage(format!("cannot write to standard output: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn validate(explicit: Option<&Path>, args: ValidateArgs, cwd: &Path) -> Result<ExitCode, Failure> {
+    let root = match &args.path {
+        None => profile::find_root(explicit, cwd)?,
+        Some(path) if path.is_dir() => profile::find_root(Some(path), cwd)?,
+        Some(path) if path.is_file() => {
+            let start = path.parent().unwrap_or(Path::new("."));
+            start
+                .ancestors()
+                .find(|d| d.join(profile::CLUSTER_FILE).is_file())
+                .map(Path::to_path_buf)
+                .ok_or_else(|| Failure::usage(format!(
+                    "{} is not inside a profiles directory (none of its parents has cluster.yaml)\n  fix: pass the profiles directory, e.g. n3x validate profiles/",
+                    path.display()
+                )))?
+        }
+        Some(path) => {
+            return Err(Failure::usage(format!(
+                "{} does not exist\n  fix: pass a profiles directory or a file in one",
+                path.display()
+            )));
+        }
+    };
+    let p = Profiles::load(&root)?;
+    let variants = matrix::variants(&p);
+    out(&format!(
+        "{}: ok ({} machines, {} network profiles, {} nodes, {} variants)\n",
+        display_path(&root).display(),
+        p.machines.len(),
+        p.networks.len(),
+        p.cluster.nodes.len(),
+        variants.len()
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(p: &Profiles, args: &ListArgs) -> Result<ExitCode, Failure> {
+    let all = matrix::variants(p);
+    let selected = matrix::select(&all, args.machine.as_deref(), args.variant.as_deref());
+    if selected.is_empty() {
+        let mut filters = Vec::new();
+        if let Some(v) = &args.variant {
+            filters.push(format!("--variant {v}"));
+        }
+        if let Some(m) = &args.machine {
+            filters.push(format!("--machine {m}"));
+        }
+        return Err(Failure::usage(format!(
+            "no variant matches {}\n  fix: run `n3x list` to see all {} variants (IDs repeat across machines; filters combine)",
+            filters.join(" "),
+            all.len()
+        )));
+    }
+    if args.json {
+        let docs: Vec<serde_json::Value> = selected.iter().map(|v| variant_json(p, v)).collect();
+        let mut text = serde_json::to_string_pretty(&docs).expect("JSON values serialize");
+        text.push('\n');
+        out(&text)?;
+    } else {
+        out(&table(&selected, all.len()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Everything known about one variant, for `list --json`.
+pub fn variant_json(p: &Profiles, v: &Variant) -> serde_json::Value {
+    json!({
+        "id": v.id,
+        "machine": v.machine,
+        "role": v.role,
+        "feature": v.feature,
+        "profile": v.profile,
+        "node": v.node,
+        "test_overlay": v.test_overlay,
+        "release": v.release,
+        "kas_chain": matrix::overlay_chain(p, v),
+        "kas_command": matrix::kas_container_argv(p, v),
+        "nix_attr": matrix::nix_attr_path(v),
+        "artifacts": matrix::artifacts(p, v),
+        "release_assets": matrix::release_assets(p, v),
+    })
+}
+
+fn table(rows: &[&Variant], total: usize) -> String {
+    let header = ["VARIANT", "MACHINE", "ROLE", "PROFILE", "NODE"];
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|v| {
+            [
+                v.id.clone(),
+                v.machine.clone(),
+                v.role.clone(),
+                v.profile.clone().unwrap_or_else(|| "-".into()),
+                v.node.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.len());
+        }
+    }
+    let line = |cols: [&str; 5]| {
+        let mut s = String::new();
+        for (i, c) in cols.iter().enumerate() {
+            if i == 4 {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        s.push('\n');
+        s
+    };
+    let mut text = line(header);
+    for row in &cells {
+        text.push_str(&line([&row[0], &row[1], &row[2], &row[3], &row[4]]));
+    }
+    if rows.len() == total {
+        text.push_str(&format!("Total: {total} variants\n"));
+    } else {
+        text.push_str(&format!("Total: {} variants (of {total})\n", rows.len()));
+    }
+    text
+}
+
+fn repo_root(p: &Profiles) -> PathBuf {
+    p.root
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn render(p: &Profiles, args: &RenderArgs) -> Result<ExitCode, Failure> {
+    if args.check {
+        return render_check(p);
+    }
+    if args.all {
+        let root = repo_root(p);
+        let files = render::render_all(p);
+        let summary = output::write(&root, &files, OWNED_DIRS)
+            .map_err(|e| Failure::usage(format!("{e}")))?;
+        out(&format!(
+            "rendered {} files into {}: {} written, {} unchanged, {} stale removed\n",
+            files.len(),
+            display_path(&root).display(),
+            summary.written.len(),
+            summary.unchanged,
+            summary.removed.len()
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let name = args.profile.as_deref().expect("clap requires --profile here");
+    let profile = render::profile(p, name).map_err(|e| Failure::usage(e.to_string()))?;
+    if args.plan {
+        let plan = render::qemu::plan(p, profile, &args.machine, args.nodes.as_deref())
+            .map_err(|e| Failure::usage(e.to_string()))?;
+        let mut text = serde_json::to_string_pretty(&plan).expect("plans serialize");
+        text.push('\n');
+        out(&text)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(dir) = &args.out else {
+        return Err(Failure::usage(
+            "say where to write: --out DIR\n  fix: e.g. n3x render --profile simple --node server-1 --out /tmp/server-1 (or --plan to print the QEMU plan)",
+        ));
+    };
+    let mut files = Vec::new();
+    match &args.node {
+        Some(node) => {
+            files = render::render_node(p, name, node).map_err(|e| Failure::usage(e.to_string()))?;
+        }
+        None => {
+            for node in render::profile_nodes(p, profile) {
+                let rendered =
+                    render::render_node(p, name, &node).map_err(|e| Failure::usage(e.to_string()))?;
+                files.extend(rendered.into_iter().map(|f| render::RenderedFile {
+                    path: format!("{node}/{}", f.path),
+                    ..f
+                }));
+            }
+            let plan = render::qemu::plan(p, profile, "qemuamd64", None)
+                .map_err(|e| Failure::usage(e.to_string()))?;
+            let mut text = serde_json::to_string_pretty(&plan).expect("plans serialize");
+            text.push('\n');
+            files.push(render::RenderedFile {
+                path: "plan.json".into(),
+                contents: text,
+                mode: 0o644,
+            });
+        }
+    }
+    let summary = output::write(dir, &files, &[]).map_err(|e| Failure::usage(format!("{e}")))?;
+    out(&format!(
+        "rendered {} files into {} ({} written, {} unchanged)\n",
+        files.len(),
+        dir.display(),
+        summary.written.len(),
+        summary.unchanged
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn render_check(p: &Profiles) -> Result<ExitCode, Failure> {
+    let root = repo_root(p);
+    let files = render::render_all(p);
+    let drift = output::compare(&root, &files, OWNED_DIRS).map_err(|e| Failure::usage(format!("{e}")))?;
+    if drift.is_empty() {
+        out(&format!("all {} rendered files are up to date\n", files.len()))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut text = String::new();
+    for d in &drift {
+        match d {
+            output::Drift::Changed { diff, .. } => text.push_str(diff),
+            output::Drift::Missing { path } => text.push_str(&format!("missing: {path}\n")),
+            output::Drift::Stale { path } => {
+                text.push_str(&format!("stale (no longer rendered): {path}\n"))
+            }
+        }
+    }
+    text.push_str(&format!(
+        "{} rendered file{} out of date\n  fix: run `n3x render --all` and commit the result\n",
+        drift.len(),
+        if drift.len() == 1 { " is" } else { "s are" }
+    ));
+    out(&text)?;
+    Ok(ExitCode::from(1))
+}

@@ -1,0 +1,10 @@
+//! n3x: a terminal workbench for K3s edge clusters.
+//!
+//! The core is pure: [`profile`] loads and validates the YAML profiles, [`matrix`] expands the
+//! build matrix, and [`render`] turns both into every file the Debian (kas/ISAR) backend, the
+//! NixOS backend and the VM tests need. Same profiles, same bytes.
+
+pub mod cli;
+pub mod matrix;
+pub mod profile;
+pub mod render;

@@ -1,0 +1,60 @@
+//! The DHCP server of a `mode: dhcp` profile: a dnsmasq configuration with one reservation per
+//! node, keyed by the MAC the QEMU plan gives that node's NIC.
+
+use std::fmt::Write;
+
+use super::networkd::interface_of;
+use crate::profile::ident::nic_mac;
+use crate::profile::{Dhcp, NetworkProfile};
+
+/// One fixed address handed out by MAC.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Reservation {
+    pub node: String,
+    pub mac: String,
+    pub address: String,
+}
+
+/// The reservations of every node on the profile's (single) network.
+pub fn reservations(profile: &NetworkProfile) -> Vec<Reservation> {
+    let Some((net, _)) = profile.networks.first() else {
+        return Vec::new();
+    };
+    profile
+        .nodes
+        .iter()
+        .filter_map(|(node, pn)| {
+            let address = pn.addresses.get(net)?;
+            let nic = interface_of(profile, node, net);
+            Some(Reservation {
+                node: node.clone(),
+                mac: nic_mac(profile, node, &nic),
+                address: address.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// `/etc/dnsmasq.d/n3x-dhcp.conf` for the DHCP server node.
+pub fn dnsmasq_conf(header: &str, profile: &NetworkProfile, dhcp: &Dhcp) -> String {
+    let (net_name, net) = profile.networks.first().expect("DHCP profiles have one network");
+    let iface = interface_of(profile, &dhcp.server.name, net_name);
+    let mut out = String::from(header);
+    let _ = writeln!(out, "interface={iface}");
+    out.push_str("bind-interfaces\n");
+    let _ = writeln!(
+        out,
+        "dhcp-range={},{},{},{}",
+        dhcp.range.start,
+        dhcp.range.end,
+        net.subnet.netmask(),
+        dhcp.lease
+    );
+    for r in reservations(profile) {
+        let _ = writeln!(out, "dhcp-host={},{},{}", r.mac, r.node, r.address);
+    }
+    for r in reservations(profile) {
+        let _ = writeln!(out, "address=/{}.local/{}", r.node, r.address);
+    }
+    out
+}
