@@ -319,31 +319,11 @@ fn render(p: &Profiles, args: &RenderArgs) -> Result<ExitCode, Failure> {
             "say where to write: --out DIR\n  fix: e.g. n3x render --profile simple --node server-1 --out /tmp/server-1 (or --plan to print the QEMU plan)",
         ));
     };
-    let mut files = Vec::new();
-    match &args.node {
-        Some(node) => {
-            files = render::render_node(p, name, node).map_err(|e| Failure::usage(e.to_string()))?;
-        }
-        None => {
-            for node in render::profile_nodes(p, profile) {
-                let rendered =
-                    render::render_node(p, name, &node).map_err(|e| Failure::usage(e.to_string()))?;
-                files.extend(rendered.into_iter().map(|f| render::RenderedFile {
-                    path: format!("{node}/{}", f.path),
-                    ..f
-                }));
-            }
-            let plan = render::qemu::plan(p, profile, "qemuamd64", None)
-                .map_err(|e| Failure::usage(e.to_string()))?;
-            let mut text = serde_json::to_string_pretty(&plan).expect("plans serialize");
-            text.push('\n');
-            files.push(render::RenderedFile {
-                path: "plan.json".into(),
-                contents: text,
-                mode: 0o644,
-            });
-        }
+    let files = match &args.node {
+        Some(node) => render::render_node(p, name, node),
+        None => render::render_profile(p, name),
     }
+    .map_err(|e| Failure::usage(e.to_string()))?;
     let summary = output::write(dir, &files, &[]).map_err(|e| Failure::usage(format!("{e}")))?;
     out(&format!(
         "rendered {} files into {} ({} written, {} unchanged)\n",

@@ -70,11 +70,22 @@ pub fn derived_mac(node: &str, nic: &str) -> String {
 }
 
 /// The MAC of `nic` on `node` under `profile`: pinned in the profile, or derived.
+/// The DHCP server's MAC is pinned on the NIC of the profile's (single) network.
 pub fn nic_mac(profile: &NetworkProfile, node: &str, nic: &str) -> String {
+    let dhcp_server_mac = profile.dhcp.as_ref().and_then(|d| {
+        let on_nic = profile
+            .networks
+            .values()
+            .next()
+            .and_then(|n| n.interface.as_deref())
+            == Some(nic);
+        (d.server.name == node && on_nic).then(|| d.server.mac.clone())
+    });
     profile
         .nodes
         .get(node)
-        .and_then(|n| n.macs.get(nic))
+        .and_then(|n| n.macs.get(nic).cloned())
+        .or(dhcp_server_mac)
         .map(|m| m.to_ascii_lowercase())
         .unwrap_or_else(|| derived_mac(node, nic))
 }

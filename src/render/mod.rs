@@ -163,6 +163,27 @@ pub fn render_node(
     Ok(files)
 }
 
+/// Every node of a profile under `<node>/…`, plus the cluster's QEMU plan as `plan.json`
+/// (on the profile's first emulated machine, `qemuamd64` in the shipped profiles).
+pub fn render_profile(p: &Profiles, profile_name: &str) -> Result<Vec<RenderedFile>, RenderError> {
+    let profile = profile(p, profile_name)?;
+    let mut files = Vec::new();
+    for node in profile_nodes(p, profile) {
+        files.extend(render_node(p, profile_name, &node)?.into_iter().map(|f| RenderedFile {
+            path: format!("{node}/{}", f.path),
+            ..f
+        }));
+    }
+    if let Some(machine) = p.machines.iter().find(|(_, m)| m.qemu.is_some()).map(|(n, _)| n) {
+        let plan = qemu::plan(p, profile, machine, None).expect("emulated machine and known nodes");
+        let mut text = serde_json::to_string_pretty(&plan).expect("plans serialize");
+        text.push('\n');
+        files.push(RenderedFile::new("plan.json", text));
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
 /// Everything `render --all` writes, relative to the repository root, sorted by path.
 pub fn render_all(p: &Profiles) -> Vec<RenderedFile> {
     let mut files = Vec::new();

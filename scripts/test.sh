@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every test of n3x: formatting, lints, unit/golden/CLI/validator tests, and the check that
+# the committed rendered files are current. Installs the Debian packages the tests use first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests drive: Nix's evaluator and kas's JSON schema validate rendered files.
+PACKAGES=(nix-bin kas python3-jsonschema python3-yaml)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "==> installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=(); elif command -v sudo >/dev/null; then SUDO=(sudo); else
+    echo "error: need root or sudo to install: apt-get install ${missing[*]}" >&2; exit 2
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${SUDO[@]}" apt-get update -qq
+  "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "error: cargo not found; install Rust 1.88 or newer with rustup (https://rustup.rs)" >&2
+  exit 2
+fi
+
+# The tests that drive external tools must not skip here: the tools were just installed.
+export N3X_REQUIRE_TOOLS=1
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+echo "==> cargo clippy"
+cargo clippy --all-targets --locked -- -D warnings
+echo "==> cargo test"
+cargo test --locked
+echo "==> n3x render --check (committed kas/ and nixos/ files are current)"
+cargo run --quiet --locked -- render --check

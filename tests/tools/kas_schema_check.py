@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""Validate kas configuration files against the JSON schema shipped by Debian's kas package.
+
+Usage: kas_schema_check.py FILE...  Prints one line per invalid file and exits 1 if any is invalid.
+"""
+import json
+import sys
+
+import jsonschema
+import yaml
+
+SCHEMA = "/usr/lib/python3/dist-packages/kas/schema-kas.json"
+
+
+def main(paths):
+    with open(SCHEMA, encoding="utf-8") as f:
+        schema = json.load(f)
+    bad = 0
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            doc = yaml.safe_load(f)
+        try:
+            jsonschema.validate(instance=doc, schema=schema)
+        except jsonschema.ValidationError as e:
+            bad += 1
+            print(f"{path}: {e.message} at {'/'.join(map(str, e.absolute_path))}")
+    print(f"{len(paths) - bad} of {len(paths)} kas files valid")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
