@@ -75,7 +75,11 @@ fn line_of(tmp: &TempDir, file: &str, needle: &str) -> usize {
         .filter(|(_, l)| l.contains(needle))
         .map(|(i, _)| i + 1)
         .collect();
-    assert_eq!(hits.len(), 1, "{needle:?} should be on exactly one line of {file}");
+    assert_eq!(
+        hits.len(),
+        1,
+        "{needle:?} should be on exactly one line of {file}"
+    );
     hits[0]
 }
 
@@ -90,15 +94,25 @@ fn problem_lines(out: &Output) -> Vec<String> {
 /// Asserts that validation failed with exit code 2 and wrote nothing to stdout, and that one
 /// problem reads `profiles/<file>:<line>:<col>: <field>: …<message>…` followed by a fix.
 fn assert_problem(out: &Output, file: &str, line: usize, field: &str, message: &str) {
-    out.clone().assert().code(2).stdout(predicate::str::is_empty());
+    out.clone()
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty());
     let lines = problem_lines(out);
     let head = format!("profiles/{file}:{line}:");
-    let field = if field.is_empty() { String::new() } else { format!(": {field}: ") };
+    let field = if field.is_empty() {
+        String::new()
+    } else {
+        format!(": {field}: ")
+    };
     let found = lines
         .iter()
         .position(|l| l.starts_with(&head) && l.contains(&field) && l.contains(message))
         .unwrap_or_else(|| {
-            panic!("no problem `{head}<col>{field}…{message}…` in:\n{}", lines.join("\n"))
+            panic!(
+                "no problem `{head}<col>{field}…{message}…` in:\n{}",
+                lines.join("\n")
+            )
         });
     let fix = lines.get(found + 1).map(String::as_str).unwrap_or_default();
     assert!(
@@ -108,41 +122,126 @@ fn assert_problem(out: &Output, file: &str, line: usize, field: &str, message: &
 }
 
 /// Breaks `file` by replacing `from` with `to`, then expects one problem on the line holding
-/// `at` (in the broken text), about `field`, saying `message`.
-fn expect(file: &str, from: &str, to: &str, at: &str, field: &str, message: &str) {
+/// `at` (in the broken text), about `field`, saying `message`. Returns the output.
+fn expect(file: &str, from: &str, to: &str, at: &str, field: &str, message: &str) -> Output {
     let (tmp, out) = broken(file, from, to);
     assert_problem(&out, file, line_of(&tmp, file, at), field, message);
+    out
 }
 
 #[test]
 fn yaml_syntax_errors_point_at_the_unclosed_bracket_or_bad_indentation() {
     let members = "members: [eth1, eth2";
-    expect("network/bonding-vlans.yaml", "members: [eth1, eth2]", members, members, "", "`[` is never closed");
+    let out = expect(
+        "network/bonding-vlans.yaml",
+        "members: [eth1, eth2]",
+        members,
+        members,
+        "",
+        "`[` is never closed",
+    );
+    // The profile is broken, not missing: matrix.yaml must not be blamed for naming it.
+    out.assert()
+        .stderr(predicate::str::contains("does not exist").not())
+        .stderr(predicate::str::contains("1 problem found"));
     let server = "  server-2: { addresses: { cluster: 192.168.200.2, storage: 192.168.100.2 }";
-    expect("network/vlans.yaml", &format!("{server} }}"), server, server, "", "`{` is never closed");
+    expect(
+        "network/vlans.yaml",
+        &format!("{server} }}"),
+        server,
+        server,
+        "",
+        "`{` is never closed",
+    );
     let nodes = "nodes: [";
-    expect("network/simple.yaml", "nodes:", nodes, nodes, "", "`[` is never closed");
-    expect("cluster.yaml", "  - name: server-2", " - name: server-2", "name: server-2", "", "did not find expected key");
-    expect("network/vlans.yaml", "    vlan: 200", "   vlan: 200", "vlan: 200", "", "did not find expected key");
+    expect(
+        "network/simple.yaml",
+        "nodes:",
+        nodes,
+        nodes,
+        "",
+        "`[` is never closed",
+    );
+    expect(
+        "cluster.yaml",
+        "  - name: server-2",
+        " - name: server-2",
+        "name: server-2",
+        "",
+        "did not find expected key",
+    );
+    expect(
+        "network/vlans.yaml",
+        "    vlan: 200",
+        "   vlan: 200",
+        "vlan: 200",
+        "",
+        "did not find expected key",
+    );
+    // Indented too deep: a syntax error on that line, not a bad subnet on the line above.
+    expect(
+        "network/vlans.yaml",
+        "    vlan: 200",
+        "      vlan: 200",
+        "vlan: 200",
+        "",
+        "mapping values are not allowed",
+    );
 }
 
 #[test]
 fn unknown_key_is_named() {
-    expect("network/vlans.yaml", "    vlan: 200", "    vlna: 200", "vlna:", "networks.cluster", "unknown field `vlna`");
+    expect(
+        "network/vlans.yaml",
+        "    vlan: 200",
+        "    vlna: 200",
+        "vlna:",
+        "networks.cluster",
+        "unknown field `vlna`",
+    );
 }
 
 #[test]
 fn wrong_type_is_named() {
     let file = "network/bonding-vlans.yaml";
-    expect(file, "miimon_ms: 100", "miimon_ms: fast", "miimon_ms", "bond.miimon_ms", "invalid type: string \"fast\", expected u32");
+    expect(
+        file,
+        "miimon_ms: 100",
+        "miimon_ms: fast",
+        "miimon_ms",
+        "bond.miimon_ms",
+        "invalid type: string \"fast\", expected u32",
+    );
 }
 
 #[test]
 fn bad_cidr_says_which_part_is_wrong() {
     let file = "network/vlans.yaml";
     let subnet = "subnet: 192.168.200.0/24";
-    expect(file, subnet, "subnet: 192.168.300.0/24", "192.168.300", "networks.cluster.subnet", "`300` is not a number from 0 to 255");
-    expect(file, subnet, "subnet: 192.168.200.0/33", "/33", "networks.cluster.subnet", "prefix length /33");
+    expect(
+        file,
+        subnet,
+        "subnet: 192.168.300.0/24",
+        "192.168.300",
+        "networks.cluster.subnet",
+        "`300` is not a number from 0 to 255",
+    );
+    expect(
+        file,
+        subnet,
+        "subnet: 192.168.200.0/33",
+        "/33",
+        "networks.cluster.subnet",
+        "prefix length /33",
+    );
+    expect(
+        file,
+        subnet,
+        "subnet: 192.168.200.0\n",
+        "subnet: 192.168.200.0",
+        "networks.cluster.subnet",
+        "a network needs its prefix length",
+    );
 }
 
 #[test]
@@ -173,7 +272,8 @@ fn duplicate_address() {
 
 #[test]
 fn duplicate_mac() {
-    let dup = r#"agent-1: { addresses: { cluster: 192.168.1.3 }, macs: { eth1: "52:54:00:01:01:02" } }"#;
+    let dup =
+        r#"agent-1: { addresses: { cluster: 192.168.1.3 }, macs: { eth1: "52:54:00:01:01:02" } }"#;
     expect(
         "network/dhcp-simple.yaml",
         r#"agent-1: { addresses: { cluster: 192.168.1.3 }, macs: { eth1: "52:54:00:01:01:03" } }"#,
@@ -187,36 +287,99 @@ fn duplicate_mac() {
 #[test]
 fn vlan_id_outside_1_to_4094() {
     let file = "network/vlans.yaml";
-    expect(file, "vlan: 200", "vlan: 0", "vlan: 0", "networks.cluster.vlan", "VLAN ID 0 is outside 1-4094");
-    expect(file, "vlan: 100", "vlan: 4095", "vlan: 4095", "networks.storage.vlan", "VLAN ID 4095 is outside 1-4094");
+    expect(
+        file,
+        "vlan: 200",
+        "vlan: 0",
+        "vlan: 0",
+        "networks.cluster.vlan",
+        "VLAN ID 0 is outside 1-4094",
+    );
+    expect(
+        file,
+        "vlan: 100",
+        "vlan: 4095",
+        "vlan: 4095",
+        "networks.storage.vlan",
+        "VLAN ID 4095 is outside 1-4094",
+    );
 }
 
 #[test]
 fn reference_to_a_missing_interface() {
     let file = "network/bonding-vlans.yaml";
-    expect(file, "primary: eth1", "primary: eth3", "primary:", "bond.primary", "primary `eth3` is not a member of bond0");
-    expect(file, "trunk: bond0", "trunk: bond1", "trunk: bond1", "trunk", "trunk `bond1` is neither a NIC nor the profile's bond");
+    expect(
+        file,
+        "primary: eth1",
+        "primary: eth3",
+        "primary:",
+        "bond.primary",
+        "primary `eth3` is not a member of bond0",
+    );
+    expect(
+        file,
+        "trunk: bond0",
+        "trunk: bond1",
+        "trunk: bond1",
+        "trunk",
+        "trunk `bond1` is neither a NIC nor the profile's bond",
+    );
     let file = "network/vlans.yaml";
-    expect(file, "k3s_network: cluster", "k3s_network: backbone", "k3s_network", "k3s_network", "network `backbone` does not exist");
+    expect(
+        file,
+        "k3s_network: cluster",
+        "k3s_network: backbone",
+        "k3s_network",
+        "k3s_network",
+        "network `backbone` does not exist",
+    );
 }
 
 #[test]
 fn reference_to_a_missing_node() {
     let message = "node `agent-9` does not exist in profiles/cluster.yaml";
-    expect("network/vlans.yaml", "  agent-2: {", "  agent-9: {", "agent-9", "nodes.agent-9", message);
+    expect(
+        "network/vlans.yaml",
+        "  agent-2: {",
+        "  agent-9: {",
+        "agent-9",
+        "nodes.agent-9",
+        message,
+    );
     let nodes = "nodes: [server-1, agent-9]";
-    expect("matrix.yaml", "nodes: [server-1, server-2]", nodes, nodes, "variants[3].nodes[1]", message);
+    expect(
+        "matrix.yaml",
+        "nodes: [server-1, server-2]",
+        nodes,
+        nodes,
+        "variants[3].nodes[1]",
+        message,
+    );
 }
 
 #[test]
 fn no_initialising_server() {
-    expect("cluster.yaml", "    init: true\n", "", "nodes:", "nodes", "no server initialises the cluster");
+    expect(
+        "cluster.yaml",
+        "    init: true\n",
+        "",
+        "nodes:",
+        "nodes",
+        "no server initialises the cluster",
+    );
 }
 
 #[test]
 fn node_name_outside_a_z_0_9_dash() {
     let name = "name: Server_1";
-    expect("cluster.yaml", "name: server-1", name, name, "nodes[0].name", "node name `Server_1` may only use a-z, 0-9 and '-'");
+    expect(
+        "cluster.yaml",
+        "name: server-1",
+        name,
+        name,
+        "nodes[0].name",
+        "node name `Server_1` may only use a-z, 0-9 and '-'",
+    );
 }
 
 #[test]
@@ -264,15 +427,28 @@ fn every_problem_of_a_run_is_listed() {
     out.clone()
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("4 problems found; nothing was written."));
-    assert_problem(&out, file, line_of(&tmp, file, "10.0.0.3"), "nodes.agent-1.addresses.cluster", "10.0.0.3");
+        .stderr(predicate::str::contains(
+            "4 problems found; nothing was written.",
+        ));
+    assert_problem(
+        &out,
+        file,
+        line_of(&tmp, file, "10.0.0.3"),
+        "nodes.agent-1.addresses.cluster",
+        "10.0.0.3",
+    );
 }
 
 /// Truncations at 15 byte offsets and 15 deleted lines of `text`.
 fn mutations(text: &str) -> Vec<String> {
     let mut out: Vec<String> = (1..=15)
         .map(|i| text.len() * i / 16)
-        .map(|at| (0..=at).rev().find(|&b| text.is_char_boundary(b)).unwrap_or(0))
+        .map(|at| {
+            (0..=at)
+                .rev()
+                .find(|&b| text.is_char_boundary(b))
+                .unwrap_or(0)
+        })
         .map(|at| text[..at].to_string())
         .collect();
     let lines: Vec<&str> = text.lines().collect();
@@ -291,9 +467,16 @@ fn mutations(text: &str) -> Vec<String> {
 fn mutated_profiles_never_panic() {
     let tmp = repo();
     let profiles = tmp.path().join("profiles");
-    let mut files = vec!["machines.yaml".to_string(), "cluster.yaml".into(), "matrix.yaml".into()];
+    let mut files = vec![
+        "machines.yaml".to_string(),
+        "cluster.yaml".into(),
+        "matrix.yaml".into(),
+    ];
     for entry in fs::read_dir(profiles.join("network")).unwrap() {
-        files.push(format!("network/{}", entry.unwrap().file_name().to_string_lossy()));
+        files.push(format!(
+            "network/{}",
+            entry.unwrap().file_name().to_string_lossy()
+        ));
     }
     let mut runs = 0;
     for file in &files {

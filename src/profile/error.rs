@@ -70,7 +70,8 @@ fn list(problems: &[Problem]) -> String {
     let mut out = String::new();
     for (i, p) in problems.iter().enumerate() {
         if i > 0 {
-            out.push('\n');
+            // The command line prefixes the first line with "error: "; every problem gets one.
+            out.push_str("\nerror: ");
         }
         out.push_str(&p.to_string());
     }

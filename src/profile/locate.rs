@@ -71,10 +71,7 @@ fn lines(text: &str) -> Vec<Line<'_>> {
     text.lines()
         .map(|raw| {
             let indent = raw.len() - raw.trim_start_matches(' ').len();
-            Line {
-                indent,
-                text: raw,
-            }
+            Line { indent, text: raw }
         })
         .collect()
 }
@@ -139,8 +136,7 @@ pub fn locate(text: &str, path: &FieldPath) -> Option<(usize, usize)> {
         let child_indent = all[child].indent;
         let mut hit = None;
         let mut item = 0usize;
-        for i in child..end {
-            let line = &all[i];
+        for (i, line) in all.iter().enumerate().take(end).skip(child) {
             if is_blank_or_comment(line.text) {
                 continue;
             }
@@ -264,7 +260,7 @@ list:
         );
         assert_eq!(
             locate(DOC, &path!["nodes", "server-1", "addresses", "cluster"]),
-            Some((9, 27))
+            Some((9, 28))
         );
     }
 
@@ -273,7 +269,10 @@ list:
         let p = path!["list"].index(1);
         assert_eq!(locate(DOC, &p), Some((16, 5)));
         assert_eq!(locate(DOC, &p.key("role")), Some((17, 5)));
-        assert_eq!(locate(DOC, &path!["list"].index(0).key("name")), Some((14, 5)));
+        assert_eq!(
+            locate(DOC, &path!["list"].index(0).key("name")),
+            Some((14, 5))
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub mod locate;
 pub mod model;
 pub mod validate;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -42,12 +42,20 @@ pub struct Profiles {
 #[derive(Debug, Default)]
 pub struct Sources {
     texts: BTreeMap<PathBuf, String>,
+    /// Network profiles whose file exists but could not be read or parsed (already reported).
+    broken_networks: BTreeSet<String>,
 }
 
 impl Sources {
     /// The text of `file`, if it was read.
     pub fn text(&self, file: &Path) -> Option<&str> {
         self.texts.get(file).map(String::as_str)
+    }
+
+    /// True if the network profile `name` has a file that could not be loaded; references to
+    /// it are not reported again as missing.
+    pub fn is_broken_network(&self, name: &str) -> bool {
+        self.broken_networks.contains(name)
     }
 }
 
@@ -78,7 +86,13 @@ pub fn display_path(path: &Path) -> PathBuf {
     std::env::current_dir()
         .ok()
         .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
-        .map(|rel| if rel.as_os_str().is_empty() { PathBuf::from(".") } else { rel })
+        .map(|rel| {
+            if rel.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                rel
+            }
+        })
         .unwrap_or_else(|| path.to_path_buf())
 }
 
@@ -103,17 +117,20 @@ impl Profiles {
                     .filter_map(|e| e.ok().map(|e| e.path()))
                     .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
                     .collect();
-                files.sort();
+                files.sort_by_key(|f| f.file_stem().map(|s| s.to_os_string()));
                 for file in files {
                     let name = file
                         .file_stem()
                         .map(|s| s.to_string_lossy().into_owned())
                         .unwrap_or_default();
-                    if let Some(mut profile) =
-                        read_yaml::<NetworkProfile>(&file, &mut sources, &mut problems)
-                    {
-                        profile.name = name.clone();
-                        networks.insert(name, profile);
+                    match read_yaml::<NetworkProfile>(&file, &mut sources, &mut problems) {
+                        Some(mut profile) => {
+                            profile.name = name.clone();
+                            networks.insert(name, profile);
+                        }
+                        None => {
+                            sources.broken_networks.insert(name);
+                        }
                     }
                 }
             }
@@ -178,35 +195,75 @@ fn read_yaml<T: DeserializeOwned>(
                 position: None,
                 field: None,
                 message: format!("cannot read the file: {e}"),
-                fix: "restore the file (git checkout -- profiles/) or check its permissions"
-                    .into(),
+                fix: "restore the file (git checkout -- profiles/) or check its permissions".into(),
             });
             return None;
         }
     };
-    let parsed = serde_yaml::from_str::<T>(&text);
-    sources.texts.insert(shown.clone(), text);
+    // The syntax first: a typed parse can stop at a type error before it reaches the
+    // unclosed bracket or bad indentation that caused it.
+    let parsed = match serde_yaml::from_str::<serde_yaml::Value>(&text) {
+        Err(e) => Err(yaml_problem(&shown, &e, None)),
+        Ok(doc) => {
+            serde_yaml::from_str::<T>(&text).map_err(|e| yaml_problem(&shown, &e, Some(&doc)))
+        }
+    };
+    sources.texts.insert(shown, text);
     match parsed {
         Ok(v) => Some(v),
-        Err(e) => {
-            problems.push(yaml_problem(&shown, &e));
+        Err(problem) => {
+            problems.push(problem);
             None
         }
     }
 }
 
-/// Turns a YAML/serde error into a problem with a position and a fix.
-fn yaml_problem(file: &Path, err: &serde_yaml::Error) -> Problem {
-    let position = err.location().map(|l| (l.line(), l.column()));
+/// Turns a YAML/serde error into a problem with a position and a fix. `doc` is the parsed
+/// document when the syntax is fine, to quote the offending value.
+fn yaml_problem(file: &Path, err: &serde_yaml::Error, doc: Option<&serde_yaml::Value>) -> Problem {
+    let mut position = err.location().map(|l| (l.line(), l.column()));
     let mut message = err.to_string();
-    if let Some(i) = message.find(" at line ") {
+    // "did not find expected ',' or ']' at line 9 column 7, while parsing a flow sequence at
+    // line 8 column 12": an unclosed bracket or quote is fixed where it was opened, so point
+    // there and say where the parser gave up. Other contexts (a block mapping) start far
+    // above the mistake; the parser's own position is the better one there.
+    let unclosed = message
+        .split_once(", while ")
+        .and_then(|(problem, context)| {
+            let (what, opened_at) = split_position(context)?;
+            let opened = match what {
+                "parsing a flow sequence" => "this `[` is never closed",
+                "parsing a flow mapping" => "this `{` is never closed",
+                "scanning a quoted scalar" => "this quote is never closed",
+                _ => return None,
+            };
+            let gave_up = split_position(problem)
+                .map(|(m, (l, c))| format!("{m} (at line {l} column {c})"))
+                .unwrap_or_else(|| problem.to_string());
+            Some((format!("{opened}: {gave_up}"), opened_at))
+        });
+    if let Some((text, opened_at)) = unclosed {
+        message = text;
+        position = Some(opened_at);
+    } else if let Some(i) = message.find(" at line ") {
         message.truncate(i);
     }
     // serde prefixes the field path as "a.b.c: "; keep it as the field.
-    let (field, message) = match message.split_once(": ") {
+    let (field, mut message) = match message.split_once(": ") {
         Some((f, m)) if !f.contains(' ') && !f.is_empty() => (Some(f.to_string()), m.to_string()),
         _ => (None, message),
     };
+    // ipnet says "invalid IP address syntax" for a network, std "invalid IPv4 address syntax"
+    // for an address.
+    let is_ip_error = message.contains("IP address") || message.contains("IPv4");
+    let network = !message.contains("IPv4");
+    if is_ip_error
+        && let Some(value) = field
+            .as_deref()
+            .and_then(|f| doc.and_then(|d| value_at(d, f)))
+    {
+        message = describe_bad_ip(&value, network);
+    }
     let fix = if message.starts_with("unknown field") {
         "remove the key or correct its spelling; the keys allowed here are listed above"
     } else if message.starts_with("missing field") {
@@ -215,10 +272,14 @@ fn yaml_problem(file: &Path, err: &serde_yaml::Error) -> Problem {
         "use one of the values listed above"
     } else if message.starts_with("invalid type") {
         "give a value of the expected type"
-    } else if message.contains("IP address") || message.contains("IPv4") {
-        "write an IPv4 address like 192.168.1.1, or a network like 192.168.1.0/24"
+    } else if is_ip_error && network {
+        "write the network as address/prefix length, e.g. 192.168.1.0/24"
+    } else if is_ip_error {
+        "write the address as four numbers 0-255, e.g. 192.168.1.1"
     } else if message.starts_with("duplicate entry") || message.contains("duplicate") {
         "keep only one entry with that key"
+    } else if message.starts_with("this ") {
+        "close it on the line where it was opened (flow collections and quotes must be closed)"
     } else {
         "correct the YAML syntax at that position (indentation, a missing ':' or an unclosed bracket or quote)"
     };
@@ -229,4 +290,68 @@ fn yaml_problem(file: &Path, err: &serde_yaml::Error) -> Problem {
         message,
         fix: fix.to_string(),
     }
+}
+
+/// Splits "text at line L column C" into the text and (L, C).
+fn split_position(s: &str) -> Option<(&str, (usize, usize))> {
+    let (text, at) = s.rsplit_once(" at line ")?;
+    let (line, col) = at.split_once(" column ")?;
+    Some((text, (line.trim().parse().ok()?, col.trim().parse().ok()?)))
+}
+
+/// The scalar at a serde field path such as `nodes.server-1.addresses.cluster` or
+/// `variants[3].machine`, as text.
+fn value_at(doc: &serde_yaml::Value, field: &str) -> Option<String> {
+    let mut v = doc;
+    for part in field.split('.') {
+        let (key, indexes) = part.split_once('[').unwrap_or((part, ""));
+        if !key.is_empty() {
+            v = v.get(key)?;
+        }
+        for index in indexes.split('[').filter(|s| !s.is_empty()) {
+            v = v.get(index.trim_end_matches(']').parse::<usize>().ok()?)?;
+        }
+    }
+    match v {
+        serde_yaml::Value::Null => Some(String::new()),
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Says what is wrong with a value that should be an IPv4 network (`a.b.c.d/len`) or address.
+fn describe_bad_ip(value: &str, network: bool) -> String {
+    let want = if network {
+        "an IPv4 network"
+    } else {
+        "an IPv4 address"
+    };
+    let (addr, prefix) = match value.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (value, None),
+    };
+    let octets: Vec<&str> = addr.split('.').collect();
+    let reason = if value.is_empty() {
+        return format!("no value is given; expected {want}");
+    } else if value.contains(char::is_whitespace) {
+        "it spans several words; if a line below is indented too deep, YAML joined it to this value"
+            .to_string()
+    } else if octets.len() != 4 {
+        format!(
+            "an IPv4 address has four numbers separated by dots, not {}",
+            octets.len()
+        )
+    } else if let Some(bad) = octets.iter().find(|o| o.parse::<u8>().is_err()) {
+        format!("`{bad}` is not a number from 0 to 255")
+    } else if let Some(p) = prefix.filter(|p| p.parse::<u8>().map_or(true, |n| n > 32)) {
+        format!("the prefix length /{p} is not a number from 0 to 32")
+    } else if network && prefix.is_none() {
+        format!("a network needs its prefix length, e.g. {value}/24")
+    } else if !network && prefix.is_some() {
+        format!("an address has no prefix length; write {addr}")
+    } else {
+        "it is not written as a.b.c.d".to_string()
+    };
+    format!("`{value}` is not {want}: {reason}")
 }

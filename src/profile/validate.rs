@@ -12,9 +12,7 @@ use ipnet::Ipv4Net;
 use super::ident::{is_mac, is_unicast_mac, nic_index, nic_mac, node_nics};
 use super::locate::FieldPath;
 use super::model::*;
-use super::{
-    CLUSTER_FILE, MACHINES_FILE, MATRIX_FILE, Problem, Profiles, Sources, display_path,
-};
+use super::{CLUSTER_FILE, MACHINES_FILE, MATRIX_FILE, Problem, Profiles, Sources, display_path};
 use crate::path;
 
 /// k3s settings the renderer writes itself; a profile may not set them in `extra`.
@@ -195,7 +193,11 @@ fn check_cluster(c: &mut Checker, p: &Profiles, file: &Path) {
         );
     } else if inits.len() > 1 {
         let names: Vec<&str> = inits.iter().map(|n| n.name.as_str()).collect();
-        let i = cl.nodes.iter().position(|n| n.name == inits[1].name).unwrap_or(0);
+        let i = cl
+            .nodes
+            .iter()
+            .position(|n| n.name == inits[1].name)
+            .unwrap_or(0);
         c.report(
             file,
             path!["nodes"].index(i).key("init"),
@@ -387,7 +389,10 @@ fn check_network(c: &mut Checker, p: &Profiles, prof: &NetworkProfile, file: &Pa
             c.report(
                 file,
                 at.key("primary"),
-                format!("a primary member only applies to active-backup, not {}", bond.mode.as_str()),
+                format!(
+                    "a primary member only applies to active-backup, not {}",
+                    bond.mode.as_str()
+                ),
                 "remove `primary` or use mode: active-backup",
             );
         }
@@ -409,7 +414,10 @@ fn check_network(c: &mut Checker, p: &Profiles, prof: &NetworkProfile, file: &Pa
                 file,
                 at.key("name"),
                 format!("bond `{}` carries no network", bond.name),
-                format!("set `trunk: {}` or a network's `interface: {}`", bond.name, bond.name),
+                format!(
+                    "set `trunk: {}` or a network's `interface: {}`",
+                    bond.name, bond.name
+                ),
             );
         }
     }
@@ -433,7 +441,10 @@ fn check_network(c: &mut Checker, p: &Profiles, prof: &NetworkProfile, file: &Pa
             c.report(
                 file,
                 path!["trunk"],
-                format!("`{trunk}` is a member of {}; it cannot carry VLANs itself", bond.name),
+                format!(
+                    "`{trunk}` is a member of {}; it cannot carry VLANs itself",
+                    bond.name
+                ),
                 format!("set trunk: {}", bond.name),
             );
         }
@@ -595,7 +606,10 @@ fn check_network(c: &mut Checker, p: &Profiles, prof: &NetworkProfile, file: &Pa
                         "{addr} is not a host address of network `{net_name}` ({})",
                         net.subnet
                     ),
-                    format!("pick an address inside {} (not its network or broadcast address)", net.subnet),
+                    format!(
+                        "pick an address inside {} (not its network or broadcast address)",
+                        net.subnet
+                    ),
                 ),
                 Some(_) => {}
             }
@@ -657,7 +671,8 @@ fn check_network(c: &mut Checker, p: &Profiles, prof: &NetworkProfile, file: &Pa
         }
     }
     for node in &p.cluster.nodes {
-        if !prof.nodes.contains_key(&node.name) {
+        // An invalid name is reported in cluster.yaml; copying it here would not help.
+        if !prof.nodes.contains_key(&node.name) && is_valid_name(&node.name) {
             c.report(
                 file,
                 path!["nodes"],
@@ -761,7 +776,10 @@ fn check_dhcp(c: &mut Checker, p: &Profiles, prof: &NetworkProfile, dhcp: &Dhcp,
         c.report(
             file,
             at.key("server").key("address"),
-            format!("the server's own address {} lies in the dynamic range", dhcp.server.address),
+            format!(
+                "the server's own address {} lies in the dynamic range",
+                dhcp.server.address
+            ),
             "move it outside range.start-range.end",
         );
     }
@@ -905,11 +923,15 @@ fn check_matrix(c: &mut Checker, p: &Profiles, file: &Path) {
                 file,
                 at.key("role"),
                 format!("role `{}` does not exist", v.role),
-                "use base, server or agent",
+                format!(
+                    "use a role defined under roles: {}",
+                    m.roles.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
             );
         }
         for (j, prof) in v.profiles.iter().enumerate() {
-            if !p.networks.contains_key(prof) {
+            // A profile whose file is broken is already reported; it is not missing.
+            if !p.networks.contains_key(prof) && !c.sources.is_broken_network(prof) {
                 c.report(
                     file,
                     at.key("profiles").index(j),
@@ -932,7 +954,11 @@ fn check_matrix(c: &mut Checker, p: &Profiles, file: &Path) {
                 Some(n) if n.role.as_str() != v.role => c.report(
                     file,
                     at.key("nodes").index(j),
-                    format!("node `{node}` is a k3s {}, but the variant builds a {} image", n.role.as_str(), v.role),
+                    format!(
+                        "node `{node}` is a k3s {}, but the variant builds a {} image",
+                        n.role.as_str(),
+                        v.role
+                    ),
                     "list nodes whose role matches the variant's role",
                 ),
                 Some(_) => {}
