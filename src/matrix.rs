@@ -39,7 +39,12 @@ pub struct Artifact {
 }
 
 /// `role[-feature][-profile][-node]`, the original's `mkVariantId`.
-pub fn variant_id(role: &str, feature: Option<&str>, profile: Option<&str>, node: Option<&str>) -> String {
+pub fn variant_id(
+    role: &str,
+    feature: Option<&str>,
+    profile: Option<&str>,
+    node: Option<&str>,
+) -> String {
     let mut parts = vec![role];
     parts.extend(feature);
     parts.extend(profile);
@@ -186,10 +191,17 @@ pub fn release_assets(p: &Profiles, v: &Variant) -> Vec<String> {
 /// The Nix attribute path of the variant in the artifact registry:
 /// `machine.(feature or role)[.profile."node"]`.
 pub fn nix_attr_path(v: &Variant) -> String {
-    let mut parts = vec![v.machine.clone(), v.feature.clone().unwrap_or_else(|| v.role.clone())];
+    let mut parts = vec![
+        v.machine.clone(),
+        v.feature.clone().unwrap_or_else(|| v.role.clone()),
+    ];
     parts.extend(v.profile.clone());
     parts.extend(v.node.clone());
-    parts.iter().map(|s| nix_attr_name(s)).collect::<Vec<_>>().join(".")
+    parts
+        .iter()
+        .map(|s| nix_attr_name(s))
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// A Nix attribute name, quoted unless it is a plain identifier.
@@ -198,7 +210,8 @@ pub fn nix_attr_name(s: &str) -> String {
         .chars()
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '\'');
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '\'');
     if plain && !s.contains('-') {
         s.to_string()
     } else {

@@ -19,7 +19,11 @@ fn n3x() -> Command {
 
 fn stdout_of(args: &[&str]) -> String {
     let out = n3x().args(args).output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -47,7 +51,13 @@ fn list_shows_the_matrix_with_a_total() {
     let row: Vec<&str> = lines[8].split_whitespace().collect();
     assert_eq!(
         row,
-        ["server-bonding-vlans-server-1", "qemuamd64", "server", "bonding-vlans", "server-1"]
+        [
+            "server-bonding-vlans-server-1",
+            "qemuamd64",
+            "server",
+            "bonding-vlans",
+            "server-1"
+        ]
     );
     let base: Vec<&str> = lines[1].split_whitespace().collect();
     assert_eq!(base, ["base", "qemuamd64", "base", "-", "-"]);
@@ -69,7 +79,9 @@ fn an_empty_selection_is_an_error_pointing_to_list() {
         .args(["list", "--variant", "server", "--machine", "amd-v3c18i"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("no variant matches --variant server --machine amd-v3c18i"))
+        .stderr(predicate::str::contains(
+            "no variant matches --variant server --machine amd-v3c18i",
+        ))
         .stderr(predicate::str::contains("n3x list"));
 }
 
@@ -81,9 +93,17 @@ fn list_json_has_every_detail() {
     let d = &docs[9];
     assert_eq!(d["id"], "server-dhcp-simple-server-1");
     assert_eq!(d["kas_command"][0], "kas-container");
-    assert!(d["kas_command"][3].as_str().unwrap().ends_with("kas/network/dhcp-simple.yml:kas/node/server-1.yml"));
+    assert!(
+        d["kas_command"][3]
+            .as_str()
+            .unwrap()
+            .ends_with("kas/network/dhcp-simple.yml:kas/node/server-1.yml")
+    );
     assert_eq!(d["artifacts"].as_array().unwrap().len(), 3);
-    assert_eq!(d["nix_attr"], "qemuamd64.server.\"dhcp-simple\".\"server-1\"");
+    assert_eq!(
+        d["nix_attr"],
+        "qemuamd64.server.\"dhcp-simple\".\"server-1\""
+    );
 }
 
 #[test]
@@ -127,29 +147,68 @@ fn render_names_the_choices_for_unknown_profiles_and_nodes() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("unknown network profile `vlan`"))
-        .stderr(predicate::str::contains("bonding-vlans, dhcp-simple, simple, vlans, vlans-broken"));
+        .stderr(predicate::str::contains(
+            "bonding-vlans, dhcp-simple, simple, vlans, vlans-broken",
+        ));
     n3x()
-        .args(["render", "--profile", "vlans", "--node", "agent-9", "--out", "/nonexistent"])
+        .args([
+            "render",
+            "--profile",
+            "vlans",
+            "--node",
+            "agent-9",
+            "--out",
+            "/nonexistent",
+        ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("unknown node `agent-9`"))
-        .stderr(predicate::str::contains("server-1, server-2, agent-1, agent-2"));
+        .stderr(predicate::str::contains(
+            "server-1, server-2, agent-1, agent-2",
+        ));
     assert!(!Path::new("/nonexistent").exists());
 }
 
 #[test]
 fn render_plan_prints_the_cluster_topology() {
-    let text = stdout_of(&["render", "--profile", "dhcp-simple", "--plan", "--nodes", "server-1,agent-1"]);
+    let text = stdout_of(&[
+        "render",
+        "--profile",
+        "dhcp-simple",
+        "--plan",
+        "--nodes",
+        "server-1,agent-1",
+    ]);
     let plan: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let names: Vec<&str> = plan["nodes"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = plan["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["dhcp-server", "server-1", "agent-1"]);
     // The reservation MACs of the profile are the MACs the VMs get.
     assert_eq!(plan["nodes"][1]["nics"][1]["mac"], "52:54:00:01:01:01");
     assert_eq!(plan["nodes"][0]["nics"][1]["mac"], "52:54:00:01:01:00");
-    assert_eq!(plan["nodes"][1]["nics"][0]["segment"], serde_json::Value::Null);
-    assert!(plan["nodes"][2]["kernel_cmdline"].as_str().unwrap().contains("net.ifnames=0"));
+    assert_eq!(
+        plan["nodes"][1]["nics"][0]["segment"],
+        serde_json::Value::Null
+    );
+    assert!(
+        plan["nodes"][2]["kernel_cmdline"]
+            .as_str()
+            .unwrap()
+            .contains("net.ifnames=0")
+    );
     n3x()
-        .args(["render", "--profile", "simple", "--plan", "--machine", "jetson-orin-nano"])
+        .args([
+            "render",
+            "--profile",
+            "simple",
+            "--plan",
+            "--machine",
+            "jetson-orin-nano",
+        ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("cannot be emulated"))
@@ -160,17 +219,38 @@ fn render_plan_prints_the_cluster_topology() {
 fn vlans_broken_plan_puts_nodes_on_different_vlans() {
     let text = stdout_of(&["render", "--profile", "vlans-broken", "--plan"]);
     let plan: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(plan["segments"][0]["vlans"], serde_json::json!([100, 101, 102, 103, 200, 201, 202, 203]));
-    assert_eq!(plan["nodes"][0]["nics"][1]["vlans"], serde_json::json!([200, 100]));
-    assert_eq!(plan["nodes"][1]["nics"][1]["vlans"], serde_json::json!([201, 101]));
+    assert_eq!(
+        plan["segments"][0]["vlans"],
+        serde_json::json!([100, 101, 102, 103, 200, 201, 202, 203])
+    );
+    assert_eq!(
+        plan["nodes"][0]["nics"][1]["vlans"],
+        serde_json::json!([200, 100])
+    );
+    assert_eq!(
+        plan["nodes"][1]["nics"][1]["vlans"],
+        serde_json::json!([201, 101])
+    );
 }
 
 #[test]
 fn render_all_then_check_passes_and_catches_every_kind_of_drift() {
     let dir = scratch_repo();
-    in_repo(dir.path()).args(["render", "--check"]).assert().code(1).stdout(predicate::str::contains("missing: kas/network/simple.yml"));
-    in_repo(dir.path()).args(["render", "--all"]).assert().success().stdout(predicate::str::contains("207 written"));
-    in_repo(dir.path()).args(["render", "--check"]).assert().success().stdout(predicate::str::contains("up to date"));
+    in_repo(dir.path())
+        .args(["render", "--check"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("missing: kas/network/simple.yml"));
+    in_repo(dir.path())
+        .args(["render", "--all"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("207 written"));
+    in_repo(dir.path())
+        .args(["render", "--check"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("up to date"));
 
     let file = dir.path().join("nixos/rendered/simple/server-1.json");
     let text = fs::read_to_string(&file).unwrap();
@@ -184,23 +264,41 @@ fn render_all_then_check_passes_and_catches_every_kind_of_drift() {
         .code(1)
         .stdout(predicate::str::contains("-          \"192.168.1.7/24\""))
         .stdout(predicate::str::contains("+          \"192.168.1.1/24\""))
-        .stdout(predicate::str::contains("stale (no longer rendered): kas/node/old-node.yml"))
+        .stdout(predicate::str::contains(
+            "stale (no longer rendered): kas/node/old-node.yml",
+        ))
         .stdout(predicate::str::contains("missing: kas/network/vlans.yml"))
         .stdout(predicate::str::contains("3 rendered files are out of date"))
         .stdout(predicate::str::contains("n3x render --all"));
 
-    in_repo(dir.path()).args(["render", "--all"]).assert().success().stdout(predicate::str::contains("2 written, 205 unchanged, 1 stale removed"));
+    in_repo(dir.path())
+        .args(["render", "--all"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "2 written, 205 unchanged, 1 stale removed",
+        ));
     assert!(!stale.exists());
-    in_repo(dir.path()).args(["render", "--check"]).assert().success();
+    in_repo(dir.path())
+        .args(["render", "--check"])
+        .assert()
+        .success();
 }
 
 #[test]
 fn a_profile_change_shows_up_in_the_rendered_files() {
     let dir = scratch_repo();
-    in_repo(dir.path()).args(["render", "--all"]).assert().success();
+    in_repo(dir.path())
+        .args(["render", "--all"])
+        .assert()
+        .success();
     let prof = dir.path().join("profiles/network/simple.yaml");
     let text = fs::read_to_string(&prof).unwrap();
-    fs::write(&prof, text.replace("cluster: 192.168.1.3 }", "cluster: 192.168.1.33 }")).unwrap();
+    fs::write(
+        &prof,
+        text.replace("cluster: 192.168.1.3 }", "cluster: 192.168.1.33 }"),
+    )
+    .unwrap();
     in_repo(dir.path())
         .args(["render", "--check"])
         .assert()
@@ -215,8 +313,13 @@ fn validate_reports_a_summary() {
         .arg("validate")
         .assert()
         .success()
-        .stdout(predicate::str::contains("ok (4 machines, 5 network profiles, 4 nodes, 16 variants)"));
-    n3x().args(["validate", "profiles/network/vlans.yaml"]).assert().success();
+        .stdout(predicate::str::contains(
+            "ok (4 machines, 5 network profiles, 4 nodes, 16 variants)",
+        ));
+    n3x()
+        .args(["validate", "profiles/network/vlans.yaml"])
+        .assert()
+        .success();
     n3x()
         .args(["validate", "no/such/dir"])
         .assert()

@@ -34,7 +34,10 @@ pub fn copy_tree(from: &Path, to: &Path) {
 pub fn body(text: &str) -> &str {
     let mut rest = text;
     for _ in 0..2 {
-        assert!(rest.starts_with('#'), "expected a header comment line in:\n{text}");
+        assert!(
+            rest.starts_with('#'),
+            "expected a header comment line in:\n{text}"
+        );
         rest = &rest[rest.find('\n').unwrap() + 1..];
     }
     rest

@@ -34,7 +34,11 @@ fn every_profile_and_node_matches_its_golden_files() {
         failures.join("\n")
     );
     let profiles_on_disk = std::fs::read_dir(&golden).unwrap().count();
-    assert_eq!(profiles_on_disk, p.networks.len(), "a golden directory has no profile");
+    assert_eq!(
+        profiles_on_disk,
+        p.networks.len(),
+        "a golden directory has no profile"
+    );
 }
 
 #[test]
@@ -43,7 +47,10 @@ fn rendering_is_deterministic() {
     let b = render_all(&shipped());
     assert_eq!(a, b);
     for name in shipped().networks.keys() {
-        assert_eq!(render_profile(&shipped(), name), render_profile(&shipped(), name));
+        assert_eq!(
+            render_profile(&shipped(), name),
+            render_profile(&shipped(), name)
+        );
     }
 }
 

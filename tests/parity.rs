@@ -39,7 +39,12 @@ fn original_vlan_netdev(name: &str, id: u32) -> String {
     format!("\n[NetDev]\nKind=vlan\nName={name}\n\n[VLAN]\nId={id}\n\n")
 }
 
-const NODES: [(&str, u8); 4] = [("server-1", 1), ("server-2", 2), ("agent-1", 3), ("agent-2", 4)];
+const NODES: [(&str, u8); 4] = [
+    ("server-1", 1),
+    ("server-2", 2),
+    ("agent-1", 3),
+    ("agent-2", 4),
+];
 
 #[test]
 fn simple_files_equal_the_original_byte_for_byte() {
@@ -56,7 +61,11 @@ fn simple_files_equal_the_original_byte_for_byte() {
         let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["20-eth1.network"], "{node}");
         let addr = format!("192.168.1.{n}/24");
-        assert_eq!(body(&files[0].1), original_network("eth1", "no", &[&addr], &[]), "{node}");
+        assert_eq!(
+            body(&files[0].1),
+            original_network("eth1", "no", &[&addr], &[]),
+            "{node}"
+        );
     }
 }
 
@@ -66,7 +75,11 @@ fn dhcp_simple_files_equal_the_original() {
         let files = networkd("dhcp-simple", node);
         assert_eq!(files.len(), 1, "{node}");
         assert_eq!(files[0].0, "20-eth1.network");
-        assert_eq!(body(&files[0].1), original_network("eth1", "yes", &[], &[]), "{node}");
+        assert_eq!(
+            body(&files[0].1),
+            original_network("eth1", "yes", &[], &[]),
+            "{node}"
+        );
     }
 }
 
@@ -74,18 +87,34 @@ fn dhcp_simple_files_equal_the_original() {
 fn vlans_files_equal_the_original() {
     // files/vlans/agent-2/20-vlan-cluster.netdev, verbatim body.
     let agent2 = networkd("vlans", "agent-2");
-    let netdev = &agent2.iter().find(|(n, _)| n == "20-vlan-cluster.netdev").unwrap().1;
-    assert_eq!(body(netdev), "\n[NetDev]\nKind=vlan\nName=eth1.200\n\n[VLAN]\nId=200\n\n");
+    let netdev = &agent2
+        .iter()
+        .find(|(n, _)| n == "20-vlan-cluster.netdev")
+        .unwrap()
+        .1;
+    assert_eq!(
+        body(netdev),
+        "\n[NetDev]\nKind=vlan\nName=eth1.200\n\n[VLAN]\nId=200\n\n"
+    );
     for (node, n) in NODES {
         let files = networkd("vlans", node);
         let expected = [
-            ("15-eth1.network", original_network("eth1", "no", &[], &["eth1.200", "eth1.100"])),
-            ("20-vlan-cluster.netdev", original_vlan_netdev("eth1.200", 200)),
+            (
+                "15-eth1.network",
+                original_network("eth1", "no", &[], &["eth1.200", "eth1.100"]),
+            ),
+            (
+                "20-vlan-cluster.netdev",
+                original_vlan_netdev("eth1.200", 200),
+            ),
             (
                 "20-vlan-cluster.network",
                 original_network("eth1.200", "no", &[&format!("192.168.200.{n}/24")], &[]),
             ),
-            ("20-vlan-storage.netdev", original_vlan_netdev("eth1.100", 100)),
+            (
+                "20-vlan-storage.netdev",
+                original_vlan_netdev("eth1.100", 100),
+            ),
             (
                 "20-vlan-storage.network",
                 original_network("eth1.100", "no", &[&format!("192.168.100.{n}/24")], &[]),
@@ -120,7 +149,10 @@ fn bonding_uses_the_profile_bond_settings_not_lacp() {
     assert!(bond.contains("Mode=active-backup\n"), "{bond}");
     assert!(bond.contains("MIIMonitorSec=100ms\n"), "{bond}");
     assert!(bond.contains("PrimaryReselectPolicy=always\n"), "{bond}");
-    assert!(!bond.contains("802.3ad") && !bond.contains("LACP"), "{bond}");
+    assert!(
+        !bond.contains("802.3ad") && !bond.contains("LACP"),
+        "{bond}"
+    );
     assert!(body(&files[1].1).contains("PrimarySlave=yes"));
     assert!(!body(&files[2].1).contains("PrimarySlave"));
     // VLANs ride on the bond exactly as on eth1 in `vlans`.
@@ -134,18 +166,28 @@ fn bonding_uses_the_profile_bond_settings_not_lacp() {
 fn nixos_units_carry_the_same_bond_configuration() {
     let p = shipped();
     let files = render_node(&p, "bonding-vlans", "agent-1").unwrap();
-    let json = &files.iter().find(|f| f.path == "nixos.json").unwrap().contents;
+    let json = &files
+        .iter()
+        .find(|f| f.path == "nixos.json")
+        .unwrap()
+        .contents;
     let doc: serde_json::Value = serde_json::from_str(json).unwrap();
     let bond = &doc["network"]["netdevs"]["10-bond0"]["bondConfig"];
     assert_eq!(bond["Mode"], "active-backup");
     assert_eq!(bond["MIIMonitorSec"], "100ms");
     assert_eq!(bond["PrimaryReselectPolicy"], "always");
-    assert_eq!(doc["network"]["networks"]["10-eth1"]["networkConfig"]["PrimarySlave"], "yes");
+    assert_eq!(
+        doc["network"]["networks"]["10-eth1"]["networkConfig"]["PrimarySlave"],
+        "yes"
+    );
     assert_eq!(
         doc["network"]["networks"]["15-bond0"]["vlan"],
         serde_json::json!(["bond0.200", "bond0.100"])
     );
-    assert_eq!(doc["kernelModules"], serde_json::json!(["bonding", "8021q"]));
+    assert_eq!(
+        doc["kernelModules"],
+        serde_json::json!(["bonding", "8021q"])
+    );
 }
 
 fn flags(profile: &str, node: &str) -> Vec<String> {
@@ -164,22 +206,79 @@ fn flags(profile: &str, node: &str) -> Vec<String> {
 fn k3s_flags_start_with_the_original_per_node_flags() {
     // mk-k3s-flags.nix: --node-ip, --flannel-iface, and on servers --advertise-address, --tls-san.
     let cases = [
-        ("simple", "server-1", "192.168.1.1", "eth1", Some("192.168.1.1")),
-        ("simple", "server-2", "192.168.1.2", "eth1", Some("192.168.1.1")),
+        (
+            "simple",
+            "server-1",
+            "192.168.1.1",
+            "eth1",
+            Some("192.168.1.1"),
+        ),
+        (
+            "simple",
+            "server-2",
+            "192.168.1.2",
+            "eth1",
+            Some("192.168.1.1"),
+        ),
         ("simple", "agent-1", "192.168.1.3", "eth1", None),
-        ("dhcp-simple", "server-2", "192.168.1.2", "eth1", Some("192.168.1.1")),
-        ("vlans", "server-1", "192.168.200.1", "eth1.200", Some("192.168.200.1")),
-        ("vlans", "server-2", "192.168.200.2", "eth1.200", Some("192.168.200.1")),
+        (
+            "dhcp-simple",
+            "server-2",
+            "192.168.1.2",
+            "eth1",
+            Some("192.168.1.1"),
+        ),
+        (
+            "vlans",
+            "server-1",
+            "192.168.200.1",
+            "eth1.200",
+            Some("192.168.200.1"),
+        ),
+        (
+            "vlans",
+            "server-2",
+            "192.168.200.2",
+            "eth1.200",
+            Some("192.168.200.1"),
+        ),
         ("vlans", "agent-1", "192.168.200.3", "eth1.200", None),
-        ("bonding-vlans", "server-2", "192.168.200.2", "bond0.200", Some("192.168.200.1")),
-        ("bonding-vlans", "agent-1", "192.168.200.3", "bond0.200", None),
-        ("vlans-broken", "server-1", "192.168.200.1", "eth1.200", Some("192.168.200.1")),
-        ("vlans-broken", "server-2", "192.168.200.2", "eth1.201", Some("192.168.200.1")),
+        (
+            "bonding-vlans",
+            "server-2",
+            "192.168.200.2",
+            "bond0.200",
+            Some("192.168.200.1"),
+        ),
+        (
+            "bonding-vlans",
+            "agent-1",
+            "192.168.200.3",
+            "bond0.200",
+            None,
+        ),
+        (
+            "vlans-broken",
+            "server-1",
+            "192.168.200.1",
+            "eth1.200",
+            Some("192.168.200.1"),
+        ),
+        (
+            "vlans-broken",
+            "server-2",
+            "192.168.200.2",
+            "eth1.201",
+            Some("192.168.200.1"),
+        ),
         ("vlans-broken", "agent-1", "192.168.200.3", "eth1.202", None),
     ];
     for (profile, node, ip, iface, tls_san) in cases {
         let got = flags(profile, node);
-        let mut want = vec![format!("--node-ip={ip}"), format!("--flannel-iface={iface}")];
+        let mut want = vec![
+            format!("--node-ip={ip}"),
+            format!("--flannel-iface={iface}"),
+        ];
         if let Some(san) = tls_san {
             want.push(format!("--advertise-address={ip}"));
             want.push(format!("--tls-san={san}"));
@@ -195,7 +294,10 @@ fn k3s_topology_init_join_and_cluster_settings() {
     assert!(!s1.iter().any(|f| f.starts_with("--server=")));
     for node in ["server-2", "agent-1", "agent-2"] {
         let f = flags("vlans", node);
-        assert!(f.contains(&"--server=https://192.168.200.1:6443".to_string()), "{node}");
+        assert!(
+            f.contains(&"--server=https://192.168.200.1:6443".to_string()),
+            "{node}"
+        );
         assert!(!f.contains(&"--cluster-init".to_string()), "{node}");
         assert!(f.contains(&format!("--node-name={node}")), "{node}");
         assert!(f.contains(&"--token-file=/var/lib/rancher/k3s/server/token".to_string()));
@@ -207,7 +309,10 @@ fn k3s_topology_init_join_and_cluster_settings() {
         "--disable=servicelb",
     ] {
         assert!(s1.contains(&flag.to_string()), "{flag}");
-        assert!(!flags("vlans", "agent-1").contains(&flag.to_string()), "agents take no {flag}");
+        assert!(
+            !flags("vlans", "agent-1").contains(&flag.to_string()),
+            "agents take no {flag}"
+        );
     }
 }
 
@@ -217,7 +322,11 @@ fn the_token_is_referenced_never_rendered() {
     for profile in p.networks.keys() {
         for node in n3x::render::profile_nodes(&p, &p.networks[profile]) {
             for f in render_node(&p, profile, &node).unwrap() {
-                assert!(!f.contents.contains("K3S_TOKEN="), "{profile}/{node}/{}", f.path);
+                assert!(
+                    !f.contents.contains("K3S_TOKEN="),
+                    "{profile}/{node}/{}",
+                    f.path
+                );
                 assert!(
                     !f.contents.lines().any(|l| l.starts_with("token:")),
                     "{profile}/{node}/{}",
@@ -253,7 +362,10 @@ fn the_matrix_has_the_original_16_variants_in_order() {
         ("server", "jetson-orin-nano"),
         ("agent", "amd-v3c18i"),
     ];
-    let want: Vec<(String, String)> = want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
     assert_eq!(got, want);
 }
 
@@ -262,15 +374,27 @@ fn overlay_chains_follow_the_original_ordering_rule() {
     let p = shipped();
     let all = matrix::variants(&p);
     let chain = |id: &str, machine: &str| {
-        let v = all.iter().find(|v| v.id == id && v.machine == machine).unwrap();
+        let v = all
+            .iter()
+            .find(|v| v.id == id && v.machine == machine)
+            .unwrap();
         matrix::overlay_chain(&p, v)
             .iter()
-            .map(|f| f.strip_prefix("kas/").unwrap().strip_suffix(".yml").unwrap().to_string())
+            .map(|f| {
+                f.strip_prefix("kas/")
+                    .unwrap()
+                    .strip_suffix(".yml")
+                    .unwrap()
+                    .to_string()
+            })
             .collect::<Vec<_>>()
             .join(":")
     };
     let k3s = "base:machine/qemu-amd64:packages/k3s-core:packages/debug";
-    assert_eq!(chain("base", "qemuamd64"), "base:machine/qemu-amd64:image/base:test-overlay");
+    assert_eq!(
+        chain("base", "qemuamd64"),
+        "base:machine/qemu-amd64:image/base:test-overlay"
+    );
     assert_eq!(
         chain("base-swupdate", "qemuamd64"),
         "base:machine/qemu-amd64:image/base:feature/swupdate:test-overlay"
@@ -285,7 +409,10 @@ fn overlay_chains_follow_the_original_ordering_rule() {
             "{k3s}:image/k3s-server:boot/systemd-boot:test-k3s-overlay:network/bonding-vlans:node/server-2"
         )
     );
-    assert_eq!(chain("base", "qemuarm64"), "base:machine/qemu-arm64-orin:image/base");
+    assert_eq!(
+        chain("base", "qemuarm64"),
+        "base:machine/qemu-arm64-orin:image/base"
+    );
     assert_eq!(
         chain("server", "jetson-orin-nano"),
         "base:machine/jetson-orin-nano:packages/k3s-core:packages/debug:image/k3s-server:boot/systemd-boot"
@@ -294,7 +421,10 @@ fn overlay_chains_follow_the_original_ordering_rule() {
         chain("agent", "amd-v3c18i"),
         "base:machine/amd-v3c18i:packages/k3s-core:packages/debug:image/k3s-agent:boot/systemd-boot"
     );
-    let v = all.iter().find(|v| v.id == "agent" && v.machine == "amd-v3c18i").unwrap();
+    let v = all
+        .iter()
+        .find(|v| v.id == "agent" && v.machine == "amd-v3c18i")
+        .unwrap();
     let argv = matrix::kas_container_argv(&p, v);
     assert_eq!(&argv[..3], ["kas-container", "--isar", "build"]);
     assert_eq!(argv[3], matrix::overlay_chain(&p, v).join(":"));
@@ -313,17 +443,26 @@ fn artifacts_count_42_with_unique_names() {
     let unique: std::collections::HashSet<&String> = names.iter().collect();
     assert_eq!(unique.len(), 42, "artifact names must not collide");
     assert!(names.contains(&"isar-server-vlans-server-2-qemuamd64-vmlinuz".to_string()));
-    let v = all.iter().find(|v| v.id == "server-simple-server-1").unwrap();
+    let v = all
+        .iter()
+        .find(|v| v.id == "server-simple-server-1")
+        .unwrap();
     assert_eq!(
         matrix::artifacts(&p, v)[0].isar_name,
         "n3x-image-server-debian-trixie-qemuamd64.wic"
     );
-    assert_eq!(matrix::nix_attr_path(v), "qemuamd64.server.simple.\"server-1\"");
+    assert_eq!(
+        matrix::nix_attr_path(v),
+        "qemuamd64.server.simple.\"server-1\""
+    );
     let swu = all.iter().find(|v| v.id == "base-swupdate").unwrap();
     assert_eq!(matrix::nix_attr_path(swu), "qemuamd64.swupdate");
     assert_eq!(
         matrix::release_assets(&p, swu),
-        ["n3x-base-swupdate-qemuamd64-0.0.2.wic.zst", "n3x-base-swupdate-qemuamd64-0.0.2.wic.bmap"]
+        [
+            "n3x-base-swupdate-qemuamd64-0.0.2.wic.zst",
+            "n3x-base-swupdate-qemuamd64-0.0.2.wic.bmap"
+        ]
     );
     let released: Vec<String> = all.iter().filter(|v| v.release).map(|v| v.key()).collect();
     assert_eq!(

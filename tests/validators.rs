@@ -83,7 +83,10 @@ fn nix_rejects_a_broken_file_so_the_check_can_fail() {
     std::fs::write(&bad, "{\"network\": }").unwrap();
     let out = Command::new("nix-instantiate")
         .args(["--eval", "--strict", "-E"])
-        .arg(format!("builtins.fromJSON (builtins.readFile {})", bad.display()))
+        .arg(format!(
+            "builtins.fromJSON (builtins.readFile {})",
+            bad.display()
+        ))
         .env("NIX_CONFIG", "build-users-group =")
         .output()
         .unwrap();
@@ -108,7 +111,11 @@ fn kas_schema_accepts_every_rendered_overlay() {
     assert_eq!(files.len(), 10, "5 network overlays and 5 node overlays");
     let out = kas_check(&files);
     let report = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{report}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(report.contains("10 of 10 kas files valid"), "{report}");
 }
 

@@ -332,10 +332,7 @@ pub enum OverlayRule {
     /// A kas file template; used when every `{placeholder}` in it has a value.
     Template(String),
     /// A kas file used only for the listed roles.
-    ForRoles {
-        overlay: String,
-        roles: Vec<String>,
-    },
+    ForRoles { overlay: String, roles: Vec<String> },
 }
 
 /// One line of the variant list; `profiles` × `nodes` expand to one variant each.

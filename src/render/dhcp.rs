@@ -37,7 +37,10 @@ pub fn reservations(profile: &NetworkProfile) -> Vec<Reservation> {
 
 /// `/etc/dnsmasq.d/n3x-dhcp.conf` for the DHCP server node.
 pub fn dnsmasq_conf(header: &str, profile: &NetworkProfile, dhcp: &Dhcp) -> String {
-    let (net_name, net) = profile.networks.first().expect("DHCP profiles have one network");
+    let (net_name, net) = profile
+        .networks
+        .first()
+        .expect("DHCP profiles have one network");
     let iface = interface_of(profile, &dhcp.server.name, net_name);
     let mut out = String::from(header);
     let _ = writeln!(out, "interface={iface}");

@@ -14,7 +14,11 @@ use crate::profile::{ClusterNode, FlagValue, NetworkProfile, Profiles, Role};
 pub const CONFIG_PATH: &str = "/etc/rancher/k3s/config.yaml";
 
 /// The ordered k3s settings of `node` under `profile`.
-pub fn settings(p: &Profiles, profile: &NetworkProfile, node: &ClusterNode) -> IndexMap<String, FlagValue> {
+pub fn settings(
+    p: &Profiles,
+    profile: &NetworkProfile,
+    node: &ClusterNode,
+) -> IndexMap<String, FlagValue> {
     let k = &p.cluster.k3s;
     let net = &profile.k3s_network;
     let ip = profile.nodes[&node.name].addresses[net].to_string();
@@ -24,7 +28,10 @@ pub fn settings(p: &Profiles, profile: &NetworkProfile, node: &ClusterNode) -> I
 
     let mut s = IndexMap::new();
     s.insert("node-ip".into(), text(&ip));
-    s.insert("flannel-iface".into(), text(&interface_of(profile, &node.name, net)));
+    s.insert(
+        "flannel-iface".into(),
+        text(&interface_of(profile, &node.name, net)),
+    );
     if node.role == Role::Server {
         s.insert("advertise-address".into(), text(&ip));
         s.insert("tls-san".into(), FlagValue::List(vec![init_ip.clone()]));

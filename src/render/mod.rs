@@ -65,10 +65,12 @@ fn cluster_header(profile: &str) -> String {
 
 /// Looks up a network profile by name.
 pub fn profile<'a>(p: &'a Profiles, name: &str) -> Result<&'a NetworkProfile, RenderError> {
-    p.networks.get(name).ok_or_else(|| RenderError::UnknownProfile {
-        name: name.to_string(),
-        known: p.networks.keys().cloned().collect::<Vec<_>>().join(", "),
-    })
+    p.networks
+        .get(name)
+        .ok_or_else(|| RenderError::UnknownProfile {
+            name: name.to_string(),
+            known: p.networks.keys().cloned().collect::<Vec<_>>().join(", "),
+        })
 }
 
 /// Every node that gets files under `profile`: the DHCP server (if any), then the cluster nodes.
@@ -124,7 +126,10 @@ pub fn render_node(
             format!("{net_header}{}\n", modules.join("\n")),
         ));
     }
-    files.push(RenderedFile::new("rootfs/etc/hostname", format!("{node}\n")));
+    files.push(RenderedFile::new(
+        "rootfs/etc/hostname",
+        format!("{node}\n"),
+    ));
 
     if let Some(cn) = cluster_node {
         let header = cluster_header(&profile.name);
@@ -169,12 +174,21 @@ pub fn render_profile(p: &Profiles, profile_name: &str) -> Result<Vec<RenderedFi
     let profile = profile(p, profile_name)?;
     let mut files = Vec::new();
     for node in profile_nodes(p, profile) {
-        files.extend(render_node(p, profile_name, &node)?.into_iter().map(|f| RenderedFile {
-            path: format!("{node}/{}", f.path),
-            ..f
-        }));
+        files.extend(
+            render_node(p, profile_name, &node)?
+                .into_iter()
+                .map(|f| RenderedFile {
+                    path: format!("{node}/{}", f.path),
+                    ..f
+                }),
+        );
     }
-    if let Some(machine) = p.machines.iter().find(|(_, m)| m.qemu.is_some()).map(|(n, _)| n) {
+    if let Some(machine) = p
+        .machines
+        .iter()
+        .find(|(_, m)| m.qemu.is_some())
+        .map(|(n, _)| n)
+    {
         let plan = qemu::plan(p, profile, machine, None).expect("emulated machine and known nodes");
         let mut text = serde_json::to_string_pretty(&plan).expect("plans serialize");
         text.push('\n');
@@ -194,8 +208,8 @@ pub fn render_all(p: &Profiles) -> Vec<RenderedFile> {
             kas::network_overlay(&header, profile),
         ));
         for node in profile_nodes(p, profile) {
-            let rendered = render_node(p, &profile.name, &node)
-                .expect("nodes listed by profile_nodes render");
+            let rendered =
+                render_node(p, &profile.name, &node).expect("nodes listed by profile_nodes render");
             for f in rendered {
                 let path = if let Some(rest) = f.path.strip_prefix("rootfs/") {
                     format!(

@@ -79,7 +79,11 @@ impl Unit {
             out.push('[');
             out.push_str(section.name);
             out.push_str("]\n");
-            for (k, v) in section.sorted_keys().into_iter().chain(section.repeated.iter()) {
+            for (k, v) in section
+                .sorted_keys()
+                .into_iter()
+                .chain(section.repeated.iter())
+            {
                 out.push_str(k);
                 out.push('=');
                 out.push_str(v);
@@ -201,7 +205,9 @@ pub fn units(profile: &NetworkProfile, node: &str) -> Vec<Unit> {
             stem: format!("10-{}", bond.name),
             kind: UnitKind::Netdev,
             sections: vec![
-                Section::new("NetDev").key("Kind", "bond").key("Name", &bond.name),
+                Section::new("NetDev")
+                    .key("Kind", "bond")
+                    .key("Name", &bond.name),
                 b,
             ],
         });
@@ -244,9 +250,12 @@ pub fn units(profile: &NetworkProfile, node: &str) -> Vec<Unit> {
 
     for (name, net) in &profile.networks {
         let iface = interface_of(profile, node, name);
-        let address = dhcp_server
-            .map(|d| d.server.address)
-            .or_else(|| profile.nodes.get(node).and_then(|n| n.addresses.get(name).copied()));
+        let address = dhcp_server.map(|d| d.server.address).or_else(|| {
+            profile
+                .nodes
+                .get(node)
+                .and_then(|n| n.addresses.get(name).copied())
+        });
         let mut section = network_section(uses_dhcp);
         if !uses_dhcp && let Some(a) = address {
             section = section.repeat("Address", format!("{a}/{}", net.subnet.prefix_len()));
@@ -261,7 +270,9 @@ pub fn units(profile: &NetworkProfile, node: &str) -> Vec<Unit> {
                 stem: stem.clone(),
                 kind: UnitKind::Netdev,
                 sections: vec![
-                    Section::new("NetDev").key("Kind", "vlan").key("Name", &iface),
+                    Section::new("NetDev")
+                        .key("Kind", "vlan")
+                        .key("Name", &iface),
                     Section::new("VLAN").key("Id", vid.to_string()),
                 ],
             });

@@ -65,7 +65,10 @@ pub fn node_json(
         );
     }
     if let Some(dhcp) = profile.dhcp.as_ref().filter(|d| d.server.name == node) {
-        let (net_name, net) = profile.networks.first().expect("DHCP profiles have one network");
+        let (net_name, net) = profile
+            .networks
+            .first()
+            .expect("DHCP profiles have one network");
         let res = reservations(profile);
         doc.insert(
             "dnsmasq".into(),

@@ -107,17 +107,18 @@ fn temp_path(target: &Path) -> PathBuf {
 pub fn write(root: &Path, files: &[RenderedFile], owned: &[&str]) -> io::Result<WriteSummary> {
     let mut summary = WriteSummary::default();
     let mut staged: Vec<(PathBuf, PathBuf, String)> = Vec::new();
-    let stage = |f: &RenderedFile, staged: &mut Vec<(PathBuf, PathBuf, String)>| -> io::Result<()> {
-        let target = root.join(&f.path);
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        let tmp = temp_path(&target);
-        staged.push((tmp.clone(), target, f.path.clone()));
-        fs::write(&tmp, &f.contents)?;
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(f.mode))?;
-        Ok(())
-    };
+    let stage =
+        |f: &RenderedFile, staged: &mut Vec<(PathBuf, PathBuf, String)>| -> io::Result<()> {
+            let target = root.join(&f.path);
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            let tmp = temp_path(&target);
+            staged.push((tmp.clone(), target, f.path.clone()));
+            fs::write(&tmp, &f.contents)?;
+            fs::set_permissions(&tmp, fs::Permissions::from_mode(f.mode))?;
+            Ok(())
+        };
     for f in files {
         let target = root.join(&f.path);
         let unchanged = fs::read_to_string(&target).is_ok_and(|old| old == f.contents)

@@ -63,7 +63,9 @@ pub struct PlanNic {
 /// Why a plan could not be made.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PlanError {
-    #[error("machine `{machine}` cannot be emulated (it has no qemu settings in profiles/machines.yaml)\n  fix: use an emulated machine: {emulated}")]
+    #[error(
+        "machine `{machine}` cannot be emulated (it has no qemu settings in profiles/machines.yaml)\n  fix: use an emulated machine: {emulated}"
+    )]
     NotEmulated { machine: String, emulated: String },
     #[error("unknown machine `{machine}`\n  fix: use one of: {known}")]
     UnknownMachine { machine: String, known: String },
@@ -128,10 +130,13 @@ pub fn plan(
     machine: &str,
     nodes: Option<&[String]>,
 ) -> Result<Plan, PlanError> {
-    let m = p.machines.get(machine).ok_or_else(|| PlanError::UnknownMachine {
-        machine: machine.to_string(),
-        known: p.machines.keys().cloned().collect::<Vec<_>>().join(", "),
-    })?;
+    let m = p
+        .machines
+        .get(machine)
+        .ok_or_else(|| PlanError::UnknownMachine {
+            machine: machine.to_string(),
+            known: p.machines.keys().cloned().collect::<Vec<_>>().join(", "),
+        })?;
     let q = m.qemu.as_ref().ok_or_else(|| PlanError::NotEmulated {
         machine: machine.to_string(),
         emulated: p
