@@ -204,15 +204,12 @@ pub fn nix_attr_path(v: &Variant) -> String {
         .join(".")
 }
 
-/// A Nix attribute name, quoted unless it is a plain identifier.
+/// A Nix attribute name, quoted unless it is plain letters, digits and `_` (names with `-`
+/// are quoted as the original's registry paths show them: `"server-1"`).
 pub fn nix_attr_name(s: &str) -> String {
-    let plain = s
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '\'');
-    if plain && !s.contains('-') {
+    let plain = s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if plain {
         s.to_string()
     } else {
         format!("\"{s}\"")
