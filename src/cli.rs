@@ -1,8 +1,9 @@
-//! Command-line interface: argument parsing and the commands `list`, `render`, `validate`.
+//! Command-line interface: argument parsing, the commands `list`, `render`, `validate`, and the
+//! full-screen workbench when no command is given.
 //!
 //! Exit codes: 0 success, 1 `render --check` found stale files, 2 usage or profile errors.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -10,18 +11,22 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
 use crate::matrix::{self, Variant};
-use crate::profile::{self, Profiles, ProfileError, display_path};
+use crate::profile::{self, ProfileError, Profiles, display_path};
 use crate::render::{self, OWNED_DIRS, output};
+use crate::tui::{self, theme::Theme};
 
 /// n3x: define a K3s edge cluster once, render every backend's files, build and boot it.
+///
+/// Without a command, n3x opens the full-screen workbench (press ? in it for every key).
 #[derive(Debug, Parser)]
-#[command(name = "n3x", version, arg_required_else_help = true)]
+#[command(name = "n3x", version)]
 pub struct Cli {
     /// The profiles directory (default: ./profiles, or the nearest one above).
     #[arg(long, global = true, env = "N3X_PROFILES", value_name = "DIR")]
     pub profiles: Option<PathBuf>,
+    /// What to do; without one, the full-screen workbench opens (on a terminal).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// The subcommands.
@@ -122,17 +127,36 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
-    let cwd = std::env::current_dir().map_err(|e| Failure::usage(format!("no current directory: {e}")))?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| Failure::usage(format!("no current directory: {e}")))?;
     match cli.command {
-        Command::Validate(args) => validate(cli.profiles.as_deref(), args, &cwd),
-        Command::List(args) => {
+        None => workbench(cli.profiles.as_deref(), &cwd),
+        Some(Command::Validate(args)) => validate(cli.profiles.as_deref(), args, &cwd),
+        Some(Command::List(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
             list(&p, &args)
         }
-        Command::Render(args) => {
+        Some(Command::Render(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
             render(&p, &args)
         }
+    }
+}
+
+/// The workbench, only on a terminal: without one it would write escape codes into a pipe or a
+/// file, so it refuses and names the commands that print plain text instead.
+fn workbench(explicit: Option<&Path>, cwd: &Path) -> Result<ExitCode, Failure> {
+    if !std::io::stdout().is_terminal() {
+        return Err(Failure::usage(
+            "the workbench needs a terminal and standard output is not one; use `n3x list` (a table) or `n3x list --json` (every detail) instead",
+        ));
+    }
+    let p = load(explicit, cwd)?;
+    let theme = Theme::for_no_color(std::env::var_os("NO_COLOR").as_deref());
+    match tui::run(p, theme) {
+        Ok(tui::Exit::Quit) => Ok(ExitCode::SUCCESS),
+        Ok(tui::Exit::Signal(n)) => Ok(ExitCode::from(128 + n as u8)),
+        Err(e) => Err(Failure::usage(format!("the terminal failed: {e}"))),
     }
 }
 
@@ -143,11 +167,14 @@ fn load(explicit: Option<&Path>, cwd: &Path) -> Result<Profiles, Failure> {
 
 fn out(text: &str) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
         // A closed pipe (`n3x list | head`) is not an error worth a message.
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Failure::usage(format!("cannot write to standard output: {e}")))
-        }
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::usage(format!(
+            "cannot write to standard output: {e}"
+        ))),
         _ => Ok(()),
     }
 }
@@ -292,8 +319,8 @@ fn render(p: &Profiles, args: &RenderArgs) -> Result<ExitCode, Failure> {
     if args.all {
         let root = repo_root(p);
         let files = render::render_all(p);
-        let summary = output::write(&root, &files, OWNED_DIRS)
-            .map_err(|e| Failure::usage(format!("{e}")))?;
+        let summary =
+            output::write(&root, &files, OWNED_DIRS).map_err(|e| Failure::usage(format!("{e}")))?;
         out(&format!(
             "rendered {} files into {}: {} written, {} unchanged, {} stale removed\n",
             files.len(),
@@ -304,7 +331,10 @@ fn render(p: &Profiles, args: &RenderArgs) -> Result<ExitCode, Failure> {
         ))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let name = args.profile.as_deref().expect("clap requires --profile here");
+    let name = args
+        .profile
+        .as_deref()
+        .expect("clap requires --profile here");
     let profile = render::profile(p, name).map_err(|e| Failure::usage(e.to_string()))?;
     if args.plan {
         let plan = render::qemu::plan(p, profile, &args.machine, args.nodes.as_deref())
@@ -338,9 +368,13 @@ fn render(p: &Profiles, args: &RenderArgs) -> Result<ExitCode, Failure> {
 fn render_check(p: &Profiles) -> Result<ExitCode, Failure> {
     let root = repo_root(p);
     let files = render::render_all(p);
-    let drift = output::compare(&root, &files, OWNED_DIRS).map_err(|e| Failure::usage(format!("{e}")))?;
+    let drift =
+        output::compare(&root, &files, OWNED_DIRS).map_err(|e| Failure::usage(format!("{e}")))?;
     if drift.is_empty() {
-        out(&format!("all {} rendered files are up to date\n", files.len()))?;
+        out(&format!(
+            "all {} rendered files are up to date\n",
+            files.len()
+        ))?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut text = String::new();

@@ -3,8 +3,13 @@
 //! The core is pure: [`profile`] loads and validates the YAML profiles, [`matrix`] expands the
 //! build matrix, and [`render`] turns both into every file the Debian (kas/ISAR) backend, the
 //! NixOS backend and the VM tests need. Same profiles, same bytes.
+//!
+//! Around the core, [`tui`] is the full-screen workbench and [`event`] the typed events it
+//! consumes (and engines will publish); [`cli`] ties the commands together.
 
 pub mod cli;
+pub mod event;
 pub mod matrix;
 pub mod profile;
 pub mod render;
+pub mod tui;

@@ -1,0 +1,39 @@
+//! Typed events shared by every engine and every view.
+//!
+//! Terminal input, engine results and profile changes all arrive as one [`Event`] stream. The TUI
+//! consumes it today; the `--batch` view and the build, cluster and test engines publish into and
+//! read from the same type, so a new engine adds variants here and nothing else has to change shape.
+
+use std::sync::Arc;
+
+use crossterm::event::{KeyEvent, MouseEvent};
+use tokio::sync::mpsc;
+
+use crate::profile::Profiles;
+
+/// How many events may wait in the bus before a publisher has to wait.
+pub const BUS_CAPACITY: usize = 256;
+
+/// Something that happened and may change what a view shows.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A key was pressed in the terminal.
+    Key(KeyEvent),
+    /// The mouse was used in the terminal.
+    Mouse(MouseEvent),
+    /// The terminal changed size (columns, rows).
+    Resize(u16, u16),
+    /// The profiles were read again from disk: the new set, or what is wrong with them.
+    ProfilesReloaded(Result<Arc<Profiles>, String>),
+}
+
+/// The sending side of the event bus; engines get a clone and publish on it.
+pub type Publisher = mpsc::Sender<Event>;
+
+/// The receiving side of the event bus; a view consumes it.
+pub type Subscriber = mpsc::Receiver<Event>;
+
+/// A new, bounded event bus.
+pub fn bus() -> (Publisher, Subscriber) {
+    mpsc::channel(BUS_CAPACITY)
+}

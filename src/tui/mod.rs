@@ -1,0 +1,113 @@
+//! The full-screen workbench: views over the profiles today, over builds, clusters and tests
+//! once their engines publish [`Event`]s.
+//!
+//! [`app`] holds the state and applies events, [`keymap`] is the one table of keys, [`ui`],
+//! [`views`] and [`overlay`] draw, [`terminal`] owns the terminal, and [`run`] ties them to the
+//! terminal's input, the event bus and the signals that end the workbench.
+
+pub mod app;
+pub mod keymap;
+pub mod matrix;
+pub mod overlay;
+pub mod terminal;
+pub mod theme;
+pub mod ui;
+pub mod views;
+
+use std::io;
+use std::sync::Arc;
+
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::event::{self, Event, Publisher};
+use crate::profile::Profiles;
+use app::{App, Request};
+use theme::Theme;
+
+/// How the workbench ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// The user quit.
+    Quit,
+    /// A signal ended it (its number).
+    Signal(i32),
+}
+
+/// Runs the workbench on `profiles` until the user quits or a signal ends it. The terminal is
+/// restored before this returns, whatever happened.
+pub fn run(profiles: Profiles, theme: Theme) -> io::Result<Exit> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut session = terminal::enter()?;
+        let mut app = App::new(Arc::new(profiles), theme);
+        event_loop(&mut session, &mut app).await
+    })
+}
+
+async fn event_loop(session: &mut terminal::Session, app: &mut App) -> io::Result<Exit> {
+    let (publisher, mut bus) = event::bus();
+    let mut input = EventStream::new();
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut redraw = true;
+    loop {
+        if redraw {
+            session.terminal.draw(|frame| ui::draw(frame, app))?;
+        }
+        // Idle here: nothing runs until input, an engine event or a signal arrives.
+        let event = tokio::select! {
+            input_event = input.next() => match input_event {
+                None => return Ok(Exit::Quit),
+                Some(Err(e)) => return Err(e),
+                Some(Ok(e)) => match from_terminal(e) {
+                    Some(e) => e,
+                    None => {
+                        redraw = false;
+                        continue;
+                    }
+                },
+            },
+            Some(e) = bus.recv() => e,
+            _ = sigterm.recv() => return Ok(Exit::Signal(15)),
+            _ = sighup.recv() => return Ok(Exit::Signal(1)),
+            _ = sigint.recv() => return Ok(Exit::Signal(2)),
+        };
+        let update = app.handle(event);
+        redraw = update.redraw;
+        match update.request {
+            Some(Request::Quit) => return Ok(Exit::Quit),
+            Some(Request::ReloadProfiles) => reload(app.profiles().root.clone(), publisher.clone()),
+            None => {}
+        }
+    }
+}
+
+/// Reads the profiles on a blocking thread and publishes the result.
+fn reload(root: std::path::PathBuf, publisher: Publisher) {
+    tokio::spawn(async move {
+        let loaded = tokio::task::spawn_blocking(move || {
+            Profiles::load(&root)
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("reading the profiles failed: {e}")));
+        // The receiver only goes away when the workbench ends; then nobody needs the result.
+        let _ = publisher.send(Event::ProfilesReloaded(loaded)).await;
+    });
+}
+
+/// The workbench event for a terminal event, if it is one the workbench cares about.
+fn from_terminal(e: TermEvent) -> Option<Event> {
+    match e {
+        TermEvent::Key(k) => Some(Event::Key(k)),
+        TermEvent::Mouse(m) => Some(Event::Mouse(m)),
+        TermEvent::Resize(cols, rows) => Some(Event::Resize(cols, rows)),
+        TermEvent::FocusGained | TermEvent::FocusLost | TermEvent::Paste(_) => None,
+    }
+}

@@ -1,0 +1,149 @@
+//! The overlays: the `?` help and the `:` command palette, both read from the keymap.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+
+use super::app::App;
+use super::keymap::{self, Binding, Scope};
+
+/// Space between the key column and the description.
+const GAP: usize = 2;
+
+/// A rectangle of at most `width`×`height`, centred in `area`.
+fn centred(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect::new(
+        area.x + (area.width - width) / 2,
+        area.y + (area.height - height) / 2,
+        width,
+        height,
+    )
+}
+
+fn column<'a>(app: &App, title: String, bindings: &[&Binding], key_width: usize) -> Vec<Line<'a>> {
+    let t = &app.theme;
+    let mut lines = vec![Line::from(Span::styled(title, t.heading))];
+    for b in bindings {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<key_width$}", b.keys_label()), t.key),
+            Span::raw(" ".repeat(GAP)),
+            Span::styled(b.description, t.text),
+        ]));
+    }
+    lines
+}
+
+/// Draws the help overlay: every binding of the current view, global ones in their own column.
+pub fn help(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let all: Vec<&Binding> = keymap::bindings_for(app.view).collect();
+    let global: Vec<&Binding> = all
+        .iter()
+        .copied()
+        .filter(|b| b.scope == Scope::Global)
+        .collect();
+    let local: Vec<&Binding> = all
+        .iter()
+        .copied()
+        .filter(|b| b.scope != Scope::Global)
+        .collect();
+    let key_width = all
+        .iter()
+        .map(|b| Span::raw(b.keys_label()).width())
+        .max()
+        .unwrap_or(0);
+    let desc_width = all.iter().map(|b| b.description.len()).max().unwrap_or(0);
+    let col_width = (key_width + GAP + desc_width) as u16;
+    let columns = if local.is_empty() { 1 } else { 2 };
+    let rows = global.len().max(local.len()) as u16 + 1;
+    let width = col_width * columns + 3 * (columns - 1) + 4;
+    let height = rows + 4;
+    let rect = centred(area, width, height);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .title(Span::styled(
+            format!(" Keys · {} view ", app.view.title()),
+            t.heading,
+        ))
+        .title_bottom(Line::from(Span::styled(" ? or Esc closes ", t.dim)))
+        .border_style(t.border);
+    let inner = block.inner(rect).inner(ratatui::layout::Margin::new(1, 1));
+    frame.render_widget(block, rect);
+    let global_lines = column(app, "Everywhere".into(), &global, key_width);
+    if local.is_empty() {
+        frame.render_widget(Paragraph::new(global_lines), inner);
+    } else {
+        let [left, _, right] = Layout::horizontal([
+            Constraint::Length(col_width),
+            Constraint::Length(3),
+            Constraint::Min(0),
+        ])
+        .areas(inner);
+        let local_lines = column(app, format!("{} view", app.view.title()), &local, key_width);
+        frame.render_widget(Paragraph::new(global_lines), left);
+        frame.render_widget(Paragraph::new(local_lines), right);
+    }
+}
+
+/// Draws the command palette: the query, the matching actions with their keys, the selection.
+pub fn palette(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let entries = app.palette_entries();
+    let list_height = area.height.saturating_sub(6).clamp(1, 12);
+    let rect = centred(area, 56, list_height + 4);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .title(Span::styled(" Commands ", t.heading))
+        .title_bottom(Line::from(Span::styled(
+            " ↑↓ choose · Enter run · Esc close ",
+            t.dim,
+        )))
+        .border_style(t.border);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [query, _, list] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    frame.render_widget(
+        Line::from(vec![
+            Span::styled(": ", t.key),
+            Span::styled(app.palette.query.clone(), t.text),
+            Span::styled("▏", t.key),
+        ]),
+        query,
+    );
+    if entries.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled(" No action matches.", t.dim)),
+            list,
+        );
+        return;
+    }
+    let visible = list.height.max(1) as usize;
+    let first = app.palette.selected.saturating_sub(visible - 1);
+    let width = list.width as usize;
+    let lines: Vec<Line> = entries
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(visible)
+        .map(|(i, b)| {
+            let key = b.key_label();
+            let room = width.saturating_sub(Span::raw(key.as_str()).width() + 2);
+            let text = format!(" {:<room$}{key} ", b.description);
+            let style = if i == app.palette.selected {
+                t.selected
+            } else {
+                t.text
+            };
+            Line::from(Span::styled(text, style))
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), list);
+}

@@ -1,0 +1,120 @@
+//! Styles of the workbench, in one place.
+
+use ratatui::style::{Color, Modifier, Style};
+
+/// Every style the views use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Theme {
+    /// Plain text.
+    pub text: Style,
+    /// Secondary text: hints, empty cells, explanations.
+    pub dim: Style,
+    /// Pane titles and section headings.
+    pub heading: Style,
+    /// Pane borders.
+    pub border: Style,
+    /// The tab of the current view.
+    pub tab_active: Style,
+    /// The tabs of the other views.
+    pub tab_inactive: Style,
+    /// Table column headers.
+    pub header: Style,
+    /// The selected row or palette entry.
+    pub selected: Style,
+    /// Key names in hints, help and palette.
+    pub key: Style,
+    /// The status bar's background.
+    pub status: Style,
+    /// Problems the user should see.
+    pub error: Style,
+}
+
+impl Theme {
+    /// The default dark theme.
+    pub fn dark() -> Theme {
+        Theme {
+            text: Style::new().fg(Color::Gray),
+            dim: Style::new().fg(Color::DarkGray),
+            heading: Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            border: Style::new().fg(Color::DarkGray),
+            tab_active: Style::new()
+                .fg(Color::Black)
+                .bg(Color::Cyan)
+                .add_modifier(Modifier::BOLD),
+            tab_inactive: Style::new().fg(Color::Gray),
+            header: Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            selected: Style::new()
+                .fg(Color::Black)
+                .bg(Color::LightBlue)
+                .add_modifier(Modifier::BOLD),
+            key: Style::new()
+                .fg(Color::LightYellow)
+                .add_modifier(Modifier::BOLD),
+            status: Style::new().bg(Color::Black),
+            error: Style::new()
+                .fg(Color::LightRed)
+                .add_modifier(Modifier::BOLD),
+        }
+    }
+
+    /// No colours at all, only bold, reverse and underline (for `NO_COLOR`).
+    pub fn monochrome() -> Theme {
+        let bold = Style::new().add_modifier(Modifier::BOLD);
+        Theme {
+            text: Style::new(),
+            dim: Style::new(),
+            heading: bold,
+            border: Style::new(),
+            tab_active: Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            tab_inactive: Style::new(),
+            header: bold.add_modifier(Modifier::UNDERLINED),
+            selected: Style::new().add_modifier(Modifier::REVERSED),
+            key: bold,
+            status: Style::new(),
+            error: bold,
+        }
+    }
+
+    /// [`Theme::monochrome`] when `NO_COLOR` holds a non-empty value (see no-color.org),
+    /// [`Theme::dark`] otherwise.
+    pub fn for_no_color(no_color: Option<&std::ffi::OsStr>) -> Theme {
+        match no_color {
+            Some(v) if !v.is_empty() => Theme::monochrome(),
+            _ => Theme::dark(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    fn colours(t: &Theme) -> Vec<Option<Color>> {
+        [
+            t.text,
+            t.dim,
+            t.heading,
+            t.border,
+            t.tab_active,
+            t.tab_inactive,
+            t.header,
+            t.selected,
+            t.key,
+            t.status,
+            t.error,
+        ]
+        .iter()
+        .flat_map(|s| [s.fg, s.bg])
+        .collect()
+    }
+
+    #[test]
+    fn no_color_means_no_colours() {
+        let t = Theme::for_no_color(Some(OsStr::new("1")));
+        assert!(colours(&t).iter().all(Option::is_none));
+        assert_eq!(Theme::for_no_color(Some(OsStr::new(""))), Theme::dark());
+        assert_eq!(Theme::for_no_color(None), Theme::dark());
+        assert!(colours(&Theme::dark()).iter().any(Option::is_some));
+    }
+}

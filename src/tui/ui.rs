@@ -1,0 +1,133 @@
+//! Drawing the whole screen: view tabs, the current view, the status bar and the overlays.
+//! Pure apart from the frame: the same state gives the same screen.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::app::{App, Mode, View};
+use super::keymap::{self, Action};
+use super::{overlay, views};
+
+/// The smallest terminal the workbench lays out for; below it, it says so instead.
+pub const MIN_SIZE: (u16, u16) = (80, 24);
+
+/// Draws the whole screen for `app`. Also records what the view needs to know about the
+/// layout (the table's page size and scroll offset).
+pub fn draw(frame: &mut Frame, app: &mut App) {
+    let area = frame.area();
+    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+        too_small(frame, app, area);
+        return;
+    }
+    let [tabs, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_tabs(frame, app, tabs);
+    match app.view {
+        View::Matrix => views::matrix(frame, app, body),
+        other => views::empty(frame, app, other, body),
+    }
+    draw_status(frame, app, status);
+    match app.mode {
+        Mode::Help => overlay::help(frame, app, body),
+        Mode::Palette => overlay::palette(frame, app, body),
+        Mode::Normal | Mode::Filter => {}
+    }
+}
+
+fn too_small(frame: &mut Frame, app: &App, area: Rect) {
+    let text = format!(
+        "n3x needs a terminal of at least {}x{}; this one is {}x{}. Enlarge it, or press q to quit and use `n3x list`.",
+        MIN_SIZE.0, MIN_SIZE.1, area.width, area.height
+    );
+    frame.render_widget(
+        Paragraph::new(text)
+            .style(app.theme.text)
+            .wrap(Wrap { trim: true }),
+        area,
+    );
+}
+
+fn draw_tabs(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let mut spans = vec![Span::styled(" n3x ", t.heading), Span::raw(" ")];
+    for view in View::ALL {
+        let key = keymap::bindings_for(view)
+            .find(|b| b.action == Action::Show(view))
+            .map(|b| b.key_label())
+            .unwrap_or_default();
+        let style = if view == app.view {
+            t.tab_active
+        } else {
+            t.tab_inactive
+        };
+        spans.push(Span::styled(format!(" {key} {} ", view.title()), style));
+        spans.push(Span::raw(" "));
+    }
+    frame.render_widget(Line::from(spans), area);
+}
+
+fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let right = if app.view == View::Matrix {
+        let m = &app.matrix;
+        let mut parts = Vec::new();
+        if !m.filter().is_empty() && app.mode != Mode::Filter {
+            parts.push(format!("filter \"{}\"", m.filter()));
+        }
+        if let Some(col) = m.sort() {
+            parts.push(format!("sorted by {}", col.title().to_lowercase()));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("{} ", parts.join(" · "))
+        }
+    } else {
+        String::new()
+    };
+    let right_width = Span::raw(right.as_str()).width() as u16;
+    let [left_area, right_area] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width)]).areas(area);
+
+    let left = match (app.mode, &app.message) {
+        (Mode::Filter, _) => Line::from(vec![
+            Span::styled(" /", t.key),
+            Span::styled(app.matrix.filter().to_string(), t.text),
+            Span::styled("▏", t.key),
+            Span::styled("  Enter keep · Esc clear", t.dim),
+        ]),
+        (_, Some(msg)) => Line::from(Span::styled(
+            format!(" {}", msg.text),
+            if msg.error { t.error } else { t.text },
+        )),
+        _ => {
+            // Whole hints only, as many as fit beside the right-hand text.
+            let room = left_area.width.saturating_sub(1) as usize;
+            let mut spans = vec![Span::raw(" ")];
+            let mut used = 1;
+            for b in keymap::bindings_for(app.view) {
+                if let Some(word) = b.hint {
+                    let key = Span::styled(b.key_label(), t.key);
+                    let text = Span::styled(format!(" {word}  "), t.dim);
+                    used += key.width() + text.width();
+                    if used > room + 2 {
+                        break;
+                    }
+                    spans.extend([key, text]);
+                }
+            }
+            Line::from(spans)
+        }
+    };
+    frame.render_widget(Paragraph::new(left).style(t.status), left_area);
+    frame.render_widget(
+        Paragraph::new(right).style(t.status.patch(t.dim)),
+        right_area,
+    );
+}

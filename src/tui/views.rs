@@ -1,0 +1,312 @@
+//! The views: the Matrix view (table and detail pane) and the honest empty states of the views
+//! whose engines do not exist yet.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
+
+use super::app::{App, View};
+use super::keymap::{self, Action};
+use super::matrix::{self, Column};
+
+/// The detail pane's narrowest width beside the table.
+const DETAIL_MIN_WIDTH: u16 = 48;
+/// Marks the selected row.
+const SELECTED: &str = "▶ ";
+/// Marks the header of the column the rows are sorted by.
+const SORTED: &str = "▲";
+/// Space between table columns.
+const SPACING: u16 = 1;
+/// Columns given up first when the table does not fit (their content is also in the variant ID).
+const DROP_ORDER: [Column; 3] = [Column::Role, Column::Node, Column::Profile];
+
+/// Draws the Matrix view into `area`: the table of variants and the selected one's details,
+/// beside it when there is room, below it otherwise.
+pub fn matrix(frame: &mut Frame, app: &mut App, area: Rect) {
+    let widths: Vec<u16> = Column::ALL
+        .iter()
+        .map(|c| {
+            app.matrix
+                .all_rows()
+                .iter()
+                .map(|r| Span::raw(r.cells[c.index()].as_str()).width())
+                .chain([Span::raw(c.title()).width() + Span::raw(SORTED).width()])
+                .max()
+                .unwrap_or(0) as u16
+        })
+        .collect();
+    let table_width = |cols: &[Column]| {
+        let cells: u16 = cols.iter().map(|c| widths[c.index()]).sum();
+        let symbol = Span::raw(SELECTED).width() as u16;
+        cells + SPACING * (cols.len() as u16).saturating_sub(1) + symbol + 2
+    };
+    let choices: Vec<Vec<Column>> = (0..=DROP_ORDER.len())
+        .map(|n| {
+            Column::ALL
+                .into_iter()
+                .filter(|c| !DROP_ORDER[..n].contains(c))
+                .collect()
+        })
+        .collect();
+
+    let beside = choices
+        .iter()
+        .find(|cols| table_width(cols) + DETAIL_MIN_WIDTH <= area.width);
+    let (cols, table_area, detail_area) = match beside {
+        Some(cols) => {
+            let [t, d] =
+                Layout::horizontal([Constraint::Length(table_width(cols)), Constraint::Min(0)])
+                    .areas(area);
+            (cols.clone(), t, d)
+        }
+        None => {
+            let cols = choices
+                .iter()
+                .find(|cols| table_width(cols) <= area.width)
+                .unwrap_or(&choices[DROP_ORDER.len()])
+                .clone();
+            let rows = u16::try_from(app.matrix.all_rows().len()).unwrap_or(u16::MAX);
+            let needed = rows.saturating_add(3);
+            let detail_min = (area.height / 5 * 2).max(9);
+            let table_height = needed.min(area.height.saturating_sub(detail_min));
+            let [t, d] = Layout::vertical([Constraint::Length(table_height), Constraint::Min(0)])
+                .areas(area);
+            (cols, t, d)
+        }
+    };
+    table(frame, app, &cols, &widths, table_area);
+    details(frame, app, detail_area);
+}
+
+fn table(frame: &mut Frame, app: &mut App, cols: &[Column], widths: &[u16], area: Rect) {
+    let t = app.theme;
+    let sorted = app.matrix.sort();
+    let header = Row::new(cols.iter().map(|c| {
+        let mark = if sorted == Some(*c) { SORTED } else { "" };
+        Cell::from(format!("{}{mark}", c.title()))
+    }))
+    .style(t.header);
+    let rows: Vec<Row> = app
+        .matrix
+        .shown()
+        .map(|r| {
+            Row::new(cols.iter().map(|c| {
+                let text = r.cells[c.index()].as_str();
+                let style = if text == matrix::NOTHING {
+                    t.dim
+                } else {
+                    t.text
+                };
+                Cell::from(Span::styled(text.to_string(), style))
+            }))
+        })
+        .collect();
+    let empty = rows.is_empty();
+    let title = format!(
+        " Variants {}/{} ",
+        app.matrix.shown().len(),
+        app.matrix.all_rows().len()
+    );
+    let table = Table::new(
+        rows,
+        cols.iter().map(|c| Constraint::Length(widths[c.index()])),
+    )
+    .header(header)
+    .column_spacing(SPACING)
+    .block(
+        Block::bordered()
+            .title(Span::styled(title, t.heading))
+            .border_style(t.border),
+    )
+    .row_highlight_style(t.selected)
+    .highlight_symbol(SELECTED);
+    // Rows visible: the area minus borders and header.
+    let page = area.height.saturating_sub(3) as usize;
+    app.matrix.page = page.max(1);
+    let mut state = TableState::new()
+        .with_offset(app.matrix.offset)
+        .with_selected((!empty).then_some(app.matrix.selected_index()));
+    frame.render_stateful_widget(table, area, &mut state);
+    app.matrix.offset = state.offset();
+    if empty && area.height > 4 && area.width > 4 {
+        let hint = Paragraph::new(format!(
+            "No variant matches \"{}\". Esc clears the filter.",
+            app.matrix.filter()
+        ))
+        .style(t.dim)
+        .wrap(Wrap { trim: true });
+        let inner = Rect::new(area.x + 2, area.y + 2, area.width - 4, area.height - 3);
+        frame.render_widget(hint, inner);
+    }
+}
+
+fn details(frame: &mut Frame, app: &mut App, area: Rect) {
+    let t = app.theme;
+    let mut lines: Vec<Line> = Vec::new();
+    let width = area.width.saturating_sub(2) as usize;
+    let title = match app.matrix.selected_variant() {
+        Some(v) => {
+            for section in matrix::details(app.profiles(), v) {
+                lines.push(Line::from(Span::styled(section.title, t.heading)));
+                for line in &section.lines {
+                    lines.extend(
+                        wrap(line, width, 2, 4)
+                            .into_iter()
+                            .map(|l| Line::from(Span::styled(l, t.text))),
+                    );
+                }
+            }
+            format!(" {} ", v.key())
+        }
+        None => {
+            lines.push(Line::from(Span::styled("No variant selected.", t.dim)));
+            " Details ".to_string()
+        }
+    };
+    let inner_height = area.height.saturating_sub(2);
+    let max_scroll = (lines.len() as u16).saturating_sub(1);
+    app.matrix.detail_scroll = app.matrix.detail_scroll.min(max_scroll);
+    let mut block = Block::bordered()
+        .title(Span::styled(title, t.heading))
+        .border_style(t.border);
+    if lines.len() as u16 > inner_height || app.matrix.detail_scroll > 0 {
+        let keys: Vec<String> = [Action::DetailDown, Action::DetailUp]
+            .iter()
+            .filter_map(|a| keymap::BINDINGS.iter().find(|b| b.action == *a))
+            .map(|b| b.key_label())
+            .collect();
+        block = block.title_bottom(Line::from(Span::styled(
+            format!(" {} scroll ", keys.join("/")),
+            t.dim,
+        )));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .scroll((app.matrix.detail_scroll, 0)),
+        area,
+    );
+}
+
+/// Breaks `text` into lines of at most `width` columns: the first indented by `first`, the
+/// rest by `rest`. Breaks after a space or `:` where it can, else after `/` or `-`, else
+/// anywhere.
+pub fn wrap(text: &str, width: usize, first: usize, rest: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars: Vec<char> = text.chars().collect();
+    let mut indent = first;
+    loop {
+        let room = width.saturating_sub(indent).max(1);
+        let mut used = 0;
+        let mut fits = 0;
+        for c in &chars {
+            used += Span::raw(c.to_string()).width();
+            if used > room {
+                break;
+            }
+            fits += 1;
+        }
+        if fits == chars.len() {
+            out.push(format!(
+                "{}{}",
+                " ".repeat(indent),
+                chars.iter().collect::<String>()
+            ));
+            return out;
+        }
+        let after_last = |set: &[char]| {
+            chars[..fits]
+                .iter()
+                .rposition(|c| set.contains(c))
+                .map(|i| i + 1)
+        };
+        let cut = after_last(&[' ', ':'])
+            .or_else(|| after_last(&['/', '-']))
+            .unwrap_or(fits.max(1));
+        let head: String = chars.drain(..cut).collect();
+        out.push(format!("{}{}", " ".repeat(indent), head.trim_end()));
+        indent = rest;
+    }
+}
+
+/// What a view without its engine says: a headline, what will appear there, and what works
+/// today. `None` for the Matrix view, which has its data.
+pub fn empty_text(view: View) -> Option<[&'static str; 3]> {
+    match view {
+        View::Matrix => None,
+        View::Builds => Some([
+            "No builds yet.",
+            "Builds arrive with the build engine (issue 4), which is not implemented yet. It will \
+             run each variant's kas-container or Nix build here, with a live log pane and the \
+             state of every build.",
+            "Until then: `n3x list --json` shows every variant's kas-container command and Nix \
+             attribute, ready to run by hand.",
+        ]),
+        View::Cluster => Some([
+            "No cluster running.",
+            "Clusters arrive with the cluster engine (issue 5), which is not implemented yet. It \
+             will boot multi-node QEMU clusters with their switches and serial consoles, and show \
+             each node's way from power-on to k3s Ready.",
+            "Until then: `n3x render --profile simple --plan` prints the QEMU plan of a profile's \
+             cluster: nodes, NICs, MAC addresses and switches.",
+        ]),
+        View::Tests => Some([
+            "No test runs.",
+            "Test runs arrive with the test runner (issue 6), which is not implemented yet. It will \
+             list the test scenarios, run them against a cluster and show every result.",
+            "Until then: `n3x validate` checks the profiles and `n3x render --check` checks the \
+             rendered files.",
+        ]),
+    }
+}
+
+/// Draws the empty state of `view` (nothing for a view that has its data).
+pub fn empty(frame: &mut Frame, app: &App, view: View, area: Rect) {
+    let t = app.theme;
+    let Some([headline, coming, today]) = empty_text(view) else {
+        return;
+    };
+    let text = vec![
+        Line::from(Span::styled(headline, t.heading)),
+        Line::raw(""),
+        Line::from(Span::styled(coming, t.text)),
+        Line::raw(""),
+        Line::from(Span::styled(today, t.dim)),
+    ];
+    let block = Block::bordered()
+        .title(Span::styled(format!(" {} ", view.title()), t.heading))
+        .border_style(t.border);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width.min(72);
+    let body = Rect::new(
+        inner.x + (inner.width - width) / 2,
+        inner.y + inner.height.min(2),
+        width,
+        inner.height.saturating_sub(2),
+    );
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), body);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrap_breaks_at_separators_and_indents_continuations() {
+        assert_eq!(wrap("kas/a.yml", 40, 2, 4), ["  kas/a.yml"]);
+        assert_eq!(
+            wrap("kas-container build kas/a.yml:kas/b.yml", 20, 2, 4),
+            ["  kas-container", "    build kas/a.yml:", "    kas/b.yml"]
+        );
+        assert_eq!(
+            wrap("isar-server-1-qemuamd64-initrd.img", 20, 2, 4),
+            ["  isar-server-1-", "    qemuamd64-", "    initrd.img"]
+        );
+        assert_eq!(wrap("abcdefgh", 6, 2, 2), ["  abcd", "  efgh"]);
+        // Never loops or panics when there is no room at all.
+        assert_eq!(wrap("ab", 0, 2, 2), ["  a", "  b"]);
+        assert_eq!(wrap("", 10, 2, 4), ["  "]);
+    }
+}
