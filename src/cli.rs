@@ -38,6 +38,47 @@ pub enum Command {
     Render(RenderArgs),
     /// Check the profiles and say what is wrong, where, and how to fix it.
     Validate(ValidateArgs),
+    /// Draw a workbench view headlessly into an SVG image and a plain-text copy.
+    Screenshot(ScreenshotArgs),
+}
+
+/// Arguments of `n3x screenshot`.
+#[derive(Debug, Args)]
+pub struct ScreenshotArgs {
+    /// The view to draw.
+    #[arg(long, value_enum, default_value = "matrix")]
+    pub view: ScreenshotView,
+    /// Terminal size in cells, WIDTHxHEIGHT.
+    #[arg(long, default_value = "120x40", value_parser = parse_size)]
+    pub size: (u16, u16),
+    /// In the Matrix view, select this variant (the first row with that ID).
+    #[arg(long, value_name = "ID")]
+    pub variant: Option<String>,
+    /// The SVG file to write; the text copy goes beside it with the extension .txt.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// The views `n3x screenshot` can draw.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ScreenshotView {
+    Matrix,
+    Builds,
+    Cluster,
+    Tests,
+}
+
+fn parse_size(s: &str) -> Result<(u16, u16), String> {
+    let (w, h) = s
+        .split_once('x')
+        .ok_or_else(|| format!("`{s}` is not WIDTHxHEIGHT, e.g. 120x40"))?;
+    let parse = |v: &str| {
+        v.parse::<u16>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| format!("`{v}` is not a size between 1 and 1000"))
+    };
+    Ok((parse(w)?, parse(h)?))
 }
 
 /// Arguments of `n3x list`.
@@ -139,6 +180,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Render(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
             render(&p, &args)
+        }
+        Some(Command::Screenshot(args)) => {
+            let p = load(cli.profiles.as_deref(), &cwd)?;
+            screenshot(p, &args)
         }
     }
 }
@@ -394,4 +439,59 @@ fn render_check(p: &Profiles) -> Result<ExitCode, Failure> {
     ));
     out(&text)?;
     Ok(ExitCode::from(1))
+}
+
+fn screenshot(p: Profiles, args: &ScreenshotArgs) -> Result<ExitCode, Failure> {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let press = |app: &mut tui::app::App, code| {
+        app.handle(crate::event::Event::Key(KeyEvent::new(
+            code,
+            KeyModifiers::NONE,
+        )));
+    };
+    let rows = match &args.variant {
+        Some(id) => matrix::variants(&p)
+            .iter()
+            .position(|v| &v.id == id)
+            .ok_or_else(|| {
+                Failure::usage(format!(
+                    "no variant `{id}`\n  fix: run `n3x list` to see the variant IDs"
+                ))
+            })?,
+        None => 0,
+    };
+    let theme = Theme::for_no_color(std::env::var_os("NO_COLOR").as_deref());
+    let mut app = tui::app::App::new(std::sync::Arc::new(p), theme);
+    for _ in 0..rows {
+        press(&mut app, KeyCode::Down);
+    }
+    let key = match args.view {
+        ScreenshotView::Matrix => '1',
+        ScreenshotView::Builds => '2',
+        ScreenshotView::Cluster => '3',
+        ScreenshotView::Tests => '4',
+    };
+    press(&mut app, KeyCode::Char(key));
+    let (width, height) = args.size;
+    let buffer = tui::screenshot::capture(&mut app, width, height);
+    let text_path = args.out.with_extension("txt");
+    let files = [
+        render::RenderedFile {
+            path: args.out.to_string_lossy().into_owned(),
+            contents: tui::screenshot::to_svg(&buffer),
+            mode: 0o644,
+        },
+        render::RenderedFile {
+            path: text_path.to_string_lossy().into_owned(),
+            contents: tui::screenshot::to_text(&buffer),
+            mode: 0o644,
+        },
+    ];
+    output::write(Path::new(""), &files, &[]).map_err(|e| Failure::usage(e.to_string()))?;
+    out(&format!(
+        "wrote {} and {}\n",
+        args.out.display(),
+        text_path.display()
+    ))?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,7 @@ pub mod app;
 pub mod keymap;
 pub mod matrix;
 pub mod overlay;
+pub mod screenshot;
 pub mod terminal;
 pub mod theme;
 pub mod ui;

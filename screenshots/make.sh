@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Regenerates the committed screenshots with the program itself (run after a view changes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n3x=(cargo run --quiet --)
+for view in matrix builds cluster tests; do
+  "${n3x[@]}" screenshot --view "$view" --size 120x40 --variant server-vlans-server-1 --out "screenshots/$view.svg"
+done
+"${n3x[@]}" screenshot --view matrix --size 80x24 --variant server-bonding-vlans-server-2 --out screenshots/matrix-80x24.svg

@@ -1,0 +1,180 @@
+//! Screenshots made by the program itself: a view drawn headlessly on ratatui's TestBackend,
+//! written as an SVG image (colours and all) and as plain text.
+
+use std::fmt::Write;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+
+use super::app::App;
+use super::ui;
+
+/// Width and height of one terminal cell in the SVG, in pixels.
+const CELL_W: f32 = 8.4;
+const CELL_H: f32 = 17.0;
+const DEFAULT_FG: &str = "#c5c8c6";
+const DEFAULT_BG: &str = "#1d1f21";
+
+/// Draws the app's current view at `width`×`height` cells.
+pub fn capture(app: &mut App, width: u16, height: u16) -> Buffer {
+    let mut terminal =
+        Terminal::new(TestBackend::new(width, height)).expect("a test backend never fails");
+    terminal
+        .draw(|frame| ui::draw(frame, app))
+        .expect("a test backend never fails");
+    terminal.backend().buffer().clone()
+}
+
+/// The screen as text, one line per row, trailing spaces removed.
+pub fn to_text(buffer: &Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        let line: String = (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol())
+            .collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn named(i: u8) -> &'static str {
+    const PALETTE: [&str; 16] = [
+        "#1d1f21", "#cc6666", "#b5bd68", "#f0c674", "#81a2be", "#b294bb", "#8abeb7", "#c5c8c6",
+        "#666666", "#ff7b7b", "#c3e88d", "#ffe58f", "#82aaff", "#c792ea", "#89ddff", "#ffffff",
+    ];
+    PALETTE[usize::from(i & 15)]
+}
+
+fn hex(color: Color, default: &str) -> String {
+    match color {
+        Color::Reset => default.to_string(),
+        Color::Black => named(0).into(),
+        Color::Red => named(1).into(),
+        Color::Green => named(2).into(),
+        Color::Yellow => named(3).into(),
+        Color::Blue => named(4).into(),
+        Color::Magenta => named(5).into(),
+        Color::Cyan => named(6).into(),
+        Color::Gray => named(7).into(),
+        Color::DarkGray => named(8).into(),
+        Color::LightRed => named(9).into(),
+        Color::LightGreen => named(10).into(),
+        Color::LightYellow => named(11).into(),
+        Color::LightBlue => named(12).into(),
+        Color::LightMagenta => named(13).into(),
+        Color::LightCyan => named(14).into(),
+        Color::White => named(15).into(),
+        Color::Rgb(r, g, b) => format!("#{r:02x}{g:02x}{b:02x}"),
+        Color::Indexed(i) if i < 16 => named(i).into(),
+        Color::Indexed(i) if i >= 232 => {
+            let v = 8 + 10 * (i - 232);
+            format!("#{v:02x}{v:02x}{v:02x}")
+        }
+        Color::Indexed(i) => {
+            let i = i - 16;
+            let level = |n: u8| if n == 0 { 0 } else { 55 + 40 * n };
+            format!(
+                "#{:02x}{:02x}{:02x}",
+                level(i / 36),
+                level((i / 6) % 6),
+                level(i % 6)
+            )
+        }
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The screen as an SVG image.
+pub fn to_svg(buffer: &Buffer) -> String {
+    let (w, h) = (buffer.area.width, buffer.area.height);
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{:.0}" height="{:.0}" viewBox="0 0 {:.1} {:.1}" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="14">"#,
+        f32::from(w) * CELL_W,
+        f32::from(h) * CELL_H,
+        f32::from(w) * CELL_W,
+        f32::from(h) * CELL_H
+    );
+    let _ = writeln!(
+        svg,
+        r#"<rect width="100%" height="100%" fill="{DEFAULT_BG}"/>"#
+    );
+    for y in 0..h {
+        let top = f32::from(y) * CELL_H;
+        for x in 0..w {
+            let cell = &buffer[(x, y)];
+            let (fg, bg) = colours(cell.fg, cell.bg, cell.modifier);
+            if bg != DEFAULT_BG {
+                let _ = writeln!(
+                    svg,
+                    r#"<rect x="{:.1}" y="{top:.1}" width="{CELL_W:.1}" height="{CELL_H:.1}" fill="{bg}"/>"#,
+                    f32::from(x) * CELL_W
+                );
+            }
+            let symbol = cell.symbol();
+            if symbol.trim().is_empty() {
+                continue;
+            }
+            let mut attrs = String::new();
+            if cell.modifier.contains(Modifier::BOLD) {
+                attrs.push_str(r#" font-weight="bold""#);
+            }
+            if cell.modifier.contains(Modifier::UNDERLINED) {
+                attrs.push_str(r#" text-decoration="underline""#);
+            }
+            let _ = writeln!(
+                svg,
+                r#"<text x="{:.1}" y="{:.1}" fill="{fg}"{attrs}>{}</text>"#,
+                f32::from(x) * CELL_W,
+                top + CELL_H * 0.78,
+                escape(symbol)
+            );
+        }
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+fn colours(fg: Color, bg: Color, modifier: Modifier) -> (String, String) {
+    let (fg, bg) = (hex(fg, DEFAULT_FG), hex(bg, DEFAULT_BG));
+    if modifier.contains(Modifier::REVERSED) {
+        (bg, fg)
+    } else {
+        (fg, bg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::layout::Rect;
+    use ratatui::style::Style;
+
+    #[test]
+    fn svg_carries_text_colours_and_escapes() {
+        let mut b = Buffer::empty(Rect::new(0, 0, 4, 1));
+        b.set_string(0, 0, "<a&", Style::new().fg(Color::Red).bg(Color::Blue));
+        let svg = to_svg(&b);
+        assert!(svg.contains(">&lt;</text>") && svg.contains(">&amp;</text>"));
+        assert!(svg.contains(r##"fill="#cc6666""##), "{svg}");
+        assert!(svg.contains(r##"fill="#81a2be""##), "{svg}");
+        assert_eq!(to_text(&b), "<a&\n");
+    }
+
+    #[test]
+    fn reversed_cells_swap_colours() {
+        let (fg, bg) = colours(Color::Reset, Color::Reset, Modifier::REVERSED);
+        assert_eq!((fg.as_str(), bg.as_str()), (DEFAULT_BG, DEFAULT_FG));
+        assert_eq!(hex(Color::Indexed(196), "x"), "#ff0000");
+        assert_eq!(hex(Color::Indexed(244), "x"), "#808080");
+    }
+}
