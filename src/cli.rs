@@ -384,9 +384,7 @@ fn render(p: &Profiles, args: &RenderArgs) -> Result<ExitCode, Failure> {
     if args.plan {
         let plan = render::qemu::plan(p, profile, &args.machine, args.nodes.as_deref())
             .map_err(|e| Failure::usage(e.to_string()))?;
-        let mut text = serde_json::to_string_pretty(&plan).expect("plans serialize");
-        text.push('\n');
-        out(&text)?;
+        out(&plan.to_json())?;
         return Ok(ExitCode::SUCCESS);
     }
     let Some(dir) = &args.out else {

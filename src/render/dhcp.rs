@@ -35,29 +35,57 @@ pub fn reservations(profile: &NetworkProfile) -> Vec<Reservation> {
         .collect()
 }
 
-/// `/etc/dnsmasq.d/n3x-dhcp.conf` for the DHCP server node.
-pub fn dnsmasq_conf(header: &str, profile: &NetworkProfile, dhcp: &Dhcp) -> String {
+/// The DHCP server's dnsmasq settings, rendered both as a conf file and as NixOS
+/// `services.dnsmasq.settings`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsmasqSettings {
+    pub interface: String,
+    /// `start,end,netmask,lease`.
+    pub range: String,
+    /// `mac,name,address` per reservation.
+    pub hosts: Vec<String>,
+    /// `/name.local/address` per reservation.
+    pub addresses: Vec<String>,
+}
+
+/// The settings of `dhcp`'s server under `profile`.
+pub fn dnsmasq_settings(profile: &NetworkProfile, dhcp: &Dhcp) -> DnsmasqSettings {
     let (net_name, net) = profile
         .networks
         .first()
         .expect("DHCP profiles have one network");
-    let iface = interface_of(profile, &dhcp.server.name, net_name);
-    let mut out = String::from(header);
-    let _ = writeln!(out, "interface={iface}");
-    out.push_str("bind-interfaces\n");
-    let _ = writeln!(
-        out,
-        "dhcp-range={},{},{},{}",
-        dhcp.range.start,
-        dhcp.range.end,
-        net.subnet.netmask(),
-        dhcp.lease
-    );
-    for r in reservations(profile) {
-        let _ = writeln!(out, "dhcp-host={},{},{}", r.mac, r.node, r.address);
+    let res = reservations(profile);
+    DnsmasqSettings {
+        interface: interface_of(profile, &dhcp.server.name, net_name),
+        range: format!(
+            "{},{},{},{}",
+            dhcp.range.start,
+            dhcp.range.end,
+            net.subnet.netmask(),
+            dhcp.lease
+        ),
+        hosts: res
+            .iter()
+            .map(|r| format!("{},{},{}", r.mac, r.node, r.address))
+            .collect(),
+        addresses: res
+            .iter()
+            .map(|r| format!("/{}.local/{}", r.node, r.address))
+            .collect(),
     }
-    for r in reservations(profile) {
-        let _ = writeln!(out, "address=/{}.local/{}", r.node, r.address);
+}
+
+/// `/etc/dnsmasq.d/n3x-dhcp.conf` for the DHCP server node.
+pub fn dnsmasq_conf(header: &str, settings: &DnsmasqSettings) -> String {
+    let mut out = String::from(header);
+    let _ = writeln!(out, "interface={}", settings.interface);
+    out.push_str("bind-interfaces\n");
+    let _ = writeln!(out, "dhcp-range={}", settings.range);
+    for h in &settings.hosts {
+        let _ = writeln!(out, "dhcp-host={h}");
+    }
+    for a in &settings.addresses {
+        let _ = writeln!(out, "address={a}");
     }
     out
 }

@@ -3,7 +3,9 @@
 
 use serde_json::{Map, Value, json};
 
-use super::dhcp::reservations;
+use indexmap::IndexMap;
+
+use super::dhcp::DnsmasqSettings;
 use super::k3s;
 use super::networkd::{Unit, UnitKind, interface_of, kernel_modules};
 use crate::profile::{ClusterNode, FlagValue, NetworkProfile, Profiles};
@@ -17,7 +19,8 @@ pub fn node_json(
     p: &Profiles,
     profile: &NetworkProfile,
     node: &str,
-    cluster_node: Option<&ClusterNode>,
+    k3s_node: Option<(&ClusterNode, &IndexMap<String, FlagValue>)>,
+    dnsmasq: Option<&DnsmasqSettings>,
     units: &[Unit],
     note: &str,
 ) -> Value {
@@ -45,8 +48,7 @@ pub fn node_json(
             "waitOnlineInterfaces": [wait_for],
         }),
     );
-    if let Some(cn) = cluster_node {
-        let settings = k3s::settings(p, profile, cn);
+    if let Some((cn, settings)) = k3s_node {
         let server_addr = match settings.get("server") {
             Some(FlagValue::Text(url)) => url.clone(),
             _ => String::new(),
@@ -64,21 +66,16 @@ pub fn node_json(
             }),
         );
     }
-    if let Some(dhcp) = profile.dhcp.as_ref().filter(|d| d.server.name == node) {
-        let (net_name, net) = profile
-            .networks
-            .first()
-            .expect("DHCP profiles have one network");
-        let res = reservations(profile);
+    if let Some(dns) = dnsmasq {
         doc.insert(
             "dnsmasq".into(),
             json!({
                 "settings": {
-                    "interface": interface_of(profile, node, net_name),
+                    "interface": dns.interface,
                     "bind-interfaces": true,
-                    "dhcp-range": [format!("{},{},{},{}", dhcp.range.start, dhcp.range.end, net.subnet.netmask(), dhcp.lease)],
-                    "dhcp-host": res.iter().map(|r| format!("{},{},{}", r.mac, r.node, r.address)).collect::<Vec<_>>(),
-                    "address": res.iter().map(|r| format!("/{}.local/{}", r.node, r.address)).collect::<Vec<_>>(),
+                    "dhcp-range": [dns.range],
+                    "dhcp-host": dns.hosts,
+                    "address": dns.addresses,
                 }
             }),
         );

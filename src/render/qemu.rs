@@ -20,6 +20,15 @@ pub struct Plan {
     pub nodes: Vec<PlanNode>,
 }
 
+impl Plan {
+    /// The plan as pretty-printed JSON, ending in a newline (`plan.json`, `render --plan`).
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("plans serialize");
+        text.push('\n');
+        text
+    }
+}
+
 /// One L2 segment: a switch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Segment {
