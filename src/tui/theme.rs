@@ -27,6 +27,26 @@ pub struct Theme {
     pub status: Style,
     /// Problems the user should see.
     pub error: Style,
+    /// Things that went well (a finished build, a Ready node).
+    pub ok: Style,
+    /// Things that need attention but are not failures.
+    pub warn: Style,
+    /// Rows the user marked (e.g. two variants to compare).
+    pub marked: Style,
+    /// File previews: section headers (`[Network]`) and top-level keys.
+    pub code_section: Style,
+    /// File previews: keys.
+    pub code_key: Style,
+    /// File previews: values and strings.
+    pub code_value: Style,
+    /// File previews: comments.
+    pub code_comment: Style,
+    /// Diffs: added lines.
+    pub diff_added: Style,
+    /// Diffs: removed lines.
+    pub diff_removed: Style,
+    /// Diffs: hunk and file headers.
+    pub diff_header: Style,
 }
 
 impl Theme {
@@ -54,6 +74,20 @@ impl Theme {
             error: Style::new()
                 .fg(Color::LightRed)
                 .add_modifier(Modifier::BOLD),
+            ok: Style::new().fg(Color::LightGreen),
+            warn: Style::new().fg(Color::Yellow),
+            marked: Style::new()
+                .fg(Color::LightMagenta)
+                .add_modifier(Modifier::BOLD),
+            code_section: Style::new()
+                .fg(Color::LightBlue)
+                .add_modifier(Modifier::BOLD),
+            code_key: Style::new().fg(Color::Cyan),
+            code_value: Style::new().fg(Color::Gray),
+            code_comment: Style::new().fg(Color::DarkGray),
+            diff_added: Style::new().fg(Color::LightGreen),
+            diff_removed: Style::new().fg(Color::LightRed),
+            diff_header: Style::new().fg(Color::LightBlue),
         }
     }
 
@@ -72,6 +106,16 @@ impl Theme {
             key: bold,
             status: Style::new(),
             error: bold,
+            ok: Style::new(),
+            warn: bold,
+            marked: bold.add_modifier(Modifier::UNDERLINED),
+            code_section: bold,
+            code_key: Style::new(),
+            code_value: Style::new(),
+            code_comment: Style::new().add_modifier(Modifier::ITALIC),
+            diff_added: Style::new(),
+            diff_removed: Style::new(),
+            diff_header: bold,
         }
     }
 
@@ -103,6 +147,16 @@ mod tests {
             t.key,
             t.status,
             t.error,
+            t.ok,
+            t.warn,
+            t.marked,
+            t.code_section,
+            t.code_key,
+            t.code_value,
+            t.code_comment,
+            t.diff_added,
+            t.diff_removed,
+            t.diff_header,
         ]
         .iter()
         .flat_map(|s| [s.fg, s.bg])
