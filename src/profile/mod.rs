@@ -81,6 +81,27 @@ pub fn find_root(explicit: Option<&Path>, cwd: &Path) -> Result<PathBuf, Profile
     })
 }
 
+/// Every profile file under `root` that [`Profiles::load`] reads, in a stable order: machines,
+/// cluster, matrix, then the network profiles by name.
+pub fn profile_files(root: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = [MACHINES_FILE, CLUSTER_FILE, MATRIX_FILE]
+        .iter()
+        .map(|f| root.join(f))
+        .filter(|f| f.is_file())
+        .collect();
+    let mut networks: Vec<PathBuf> = fs::read_dir(root.join(NETWORK_DIR))
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    networks.sort();
+    files.extend(networks);
+    files
+}
+
 /// Shows `path` relative to the current directory when it lies below it.
 pub fn display_path(path: &Path) -> PathBuf {
     std::env::current_dir()
@@ -99,15 +120,26 @@ pub fn display_path(path: &Path) -> PathBuf {
 impl Profiles {
     /// Reads and validates every profile under `root`.
     pub fn load(root: &Path) -> Result<Profiles, ProfileError> {
+        Profiles::load_edited(root, None)
+    }
+
+    /// Like [`Profiles::load`], but the file `edited.0` is taken to hold `edited.1` instead of
+    /// what is on disk: how an editor checks a change before it is saved. The edited file must
+    /// be one `load` reads (machines, cluster, matrix or a network profile).
+    pub fn load_edited(root: &Path, edited: Option<(&Path, &str)>) -> Result<Profiles, ProfileError> {
+        let read = |file: &Path| match edited {
+            Some((path, text)) if path == file => Ok(text.to_string()),
+            _ => fs::read_to_string(file),
+        };
         let mut sources = Sources::default();
         let mut problems = Vec::new();
 
         let machines: Option<MachinesFile> =
-            read_yaml(&root.join(MACHINES_FILE), &mut sources, &mut problems);
+            read_yaml(&root.join(MACHINES_FILE), &read, &mut sources, &mut problems);
         let cluster: Option<ClusterFile> =
-            read_yaml(&root.join(CLUSTER_FILE), &mut sources, &mut problems);
+            read_yaml(&root.join(CLUSTER_FILE), &read, &mut sources, &mut problems);
         let matrix: Option<MatrixFile> =
-            read_yaml(&root.join(MATRIX_FILE), &mut sources, &mut problems);
+            read_yaml(&root.join(MATRIX_FILE), &read, &mut sources, &mut problems);
 
         let mut networks = IndexMap::new();
         let net_dir = root.join(NETWORK_DIR);
@@ -123,7 +155,7 @@ impl Profiles {
                         .file_stem()
                         .map(|s| s.to_string_lossy().into_owned())
                         .unwrap_or_default();
-                    match read_yaml::<NetworkProfile>(&file, &mut sources, &mut problems) {
+                    match read_yaml::<NetworkProfile>(&file, &read, &mut sources, &mut problems) {
                         Some(mut profile) => {
                             profile.name = name.clone();
                             networks.insert(name, profile);
@@ -183,11 +215,12 @@ impl Profiles {
 
 fn read_yaml<T: DeserializeOwned>(
     file: &Path,
+    read: &dyn Fn(&Path) -> std::io::Result<String>,
     sources: &mut Sources,
     problems: &mut Vec<Problem>,
 ) -> Option<T> {
     let shown = display_path(file);
-    let text = match fs::read_to_string(file) {
+    let text = match read(file) {
         Ok(t) => t,
         Err(e) => {
             problems.push(Problem {

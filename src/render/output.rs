@@ -103,6 +103,26 @@ fn temp_path(target: &Path) -> PathBuf {
     target.with_file_name(format!(".{name}.n3x-tmp"))
 }
 
+/// Replaces `target` with `contents` atomically: a temporary file in the same directory is
+/// written, synced and renamed over it, keeping the old file's permissions. A crash leaves
+/// either the old or the new file, never half of one.
+pub fn write_file_atomic(target: &Path, contents: &str) -> io::Result<()> {
+    let tmp = temp_path(target);
+    let result = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        io::Write::write_all(&mut file, contents.as_bytes())?;
+        file.sync_all()?;
+        if let Ok(meta) = fs::metadata(target) {
+            fs::set_permissions(&tmp, meta.permissions())?;
+        }
+        fs::rename(&tmp, target)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// Writes the rendered set under `root` atomically, then removes stale files of `owned` dirs.
 pub fn write(root: &Path, files: &[RenderedFile], owned: &[&str]) -> io::Result<WriteSummary> {
     let mut summary = WriteSummary::default();

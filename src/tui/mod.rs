@@ -6,6 +6,7 @@
 //! terminal's input, the event bus and the signals that end the workbench.
 
 pub mod app;
+pub mod editor;
 pub mod keymap;
 pub mod matrix;
 pub mod overlay;
@@ -17,6 +18,7 @@ pub mod views;
 
 use std::io;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures::StreamExt;
@@ -49,37 +51,52 @@ pub fn run(profiles: Profiles, theme: Theme) -> io::Result<Exit> {
     })
 }
 
+/// The shortest time between two frames: bursts of events (a log storm, a held key) are
+/// drawn at most this often, and the last state of a burst is always drawn.
+pub const FRAME_INTERVAL: Duration = Duration::from_millis(16);
+
 async fn event_loop(session: &mut terminal::Session, app: &mut App) -> io::Result<Exit> {
     let (publisher, mut bus) = event::bus();
     let mut input = EventStream::new();
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
-    let mut redraw = true;
+    let mut dirty = true;
+    let mut last_frame: Option<Instant> = None;
     loop {
-        if redraw {
+        // Draw when something changed and the last frame is old enough; otherwise wait for the
+        // next event, or for the moment the pending frame may be drawn.
+        let frame_due = last_frame.map_or(Instant::now(), |t| t + FRAME_INTERVAL);
+        if dirty && Instant::now() >= frame_due {
             session.terminal.draw(|frame| ui::draw(frame, app))?;
+            last_frame = Some(Instant::now());
+            dirty = false;
         }
-        // Idle here: nothing runs until input, an engine event or a signal arrives.
+        let wait_for_frame = async {
+            if dirty {
+                tokio::time::sleep_until(frame_due.into()).await
+            } else {
+                // Idle: nothing runs until input, an engine event or a signal arrives.
+                std::future::pending().await
+            }
+        };
         let event = tokio::select! {
             input_event = input.next() => match input_event {
                 None => return Ok(Exit::Quit),
                 Some(Err(e)) => return Err(e),
                 Some(Ok(e)) => match from_terminal(e) {
                     Some(e) => e,
-                    None => {
-                        redraw = false;
-                        continue;
-                    }
+                    None => continue,
                 },
             },
             Some(e) = bus.recv() => e,
+            () = wait_for_frame => continue,
             _ = sigterm.recv() => return Ok(Exit::Signal(15)),
             _ = sighup.recv() => return Ok(Exit::Signal(1)),
             _ = sigint.recv() => return Ok(Exit::Signal(2)),
         };
         let update = app.handle(event);
-        redraw = update.redraw;
+        dirty |= update.redraw;
         match update.request {
             Some(Request::Quit) => return Ok(Exit::Quit),
             Some(Request::ReloadProfiles) => reload(app.profiles().root.clone(), publisher.clone()),
