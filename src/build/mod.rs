@@ -1,0 +1,5 @@
+//! Builds: what each backend runs for a variant ([`plan`]) and where builds keep their
+//! records, logs and artifacts ([`state`]).
+
+pub mod plan;
+pub mod state;

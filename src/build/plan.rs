@@ -1,0 +1,241 @@
+//! What a build will do, step by step, before anything runs: the exact commands of the
+//! variant's backend and the copies that follow them. `n3x build --dry-run` prints this; the
+//! build engine runs it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::matrix::{self, Variant};
+use crate::profile::Profiles;
+
+/// The build systems a variant can be built with.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Debian images with ISAR through kas (`kas-container --isar build`, or `kas build`).
+    Isar,
+    /// NixOS systems with `nix build`.
+    Nixos,
+    /// A bootable Debian test image from Debian's packages with mmdebstrap, in seconds.
+    Quick,
+}
+
+impl Backend {
+    /// The backend's name as the command line spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Isar => "isar",
+            Backend::Nixos => "nixos",
+            Backend::Quick => "quick",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How the isar backend runs kas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KasRunner {
+    /// `kas-container --isar build` (needs docker or podman).
+    #[default]
+    Container,
+    /// `kas build`, for hosts that have ISAR's build dependencies installed.
+    Native,
+}
+
+/// One thing a build does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "step", rename_all = "lowercase")]
+pub enum Step {
+    /// Run a program (through the supervisor: argv only, logged, cancellable).
+    Run {
+        /// What it is for, in a few words.
+        what: String,
+        /// The exact argv.
+        argv: Vec<String>,
+        /// The directory it runs in.
+        cwd: PathBuf,
+    },
+    /// Copy a build output to its unique name and record its sha256, before the next build
+    /// can overwrite it.
+    Collect {
+        /// Where the build system wrote it.
+        from: PathBuf,
+        /// Its unique name in the artifacts directory.
+        to: PathBuf,
+    },
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Run { argv, cwd, .. } => {
+                write!(f, "run   (in {}) {}", cwd.display(), shell_words(argv))
+            }
+            Step::Collect { from, to } => write!(
+                f,
+                "copy  {} -> {} (and record its sha256)",
+                from.display(),
+                to.display()
+            ),
+        }
+    }
+}
+
+/// Quotes an argv for display so it can be pasted into a shell.
+pub fn shell_words(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            let plain = !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%^".contains(c));
+            if plain {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Where the isar backend finds BitBake's outputs: `<repo>/build/tmp/deploy/images/<machine>/`
+/// (BitBake's MACHINE is the matrix machine name).
+pub fn isar_deploy_dir(repo: &Path, v: &Variant) -> PathBuf {
+    repo.join("build/tmp/deploy/images").join(&v.machine)
+}
+
+/// The isar backend's steps: kas with the variant's overlay chain, then one copy per artifact.
+pub fn isar_steps(
+    p: &Profiles,
+    v: &Variant,
+    repo: &Path,
+    artifacts_dir: &Path,
+    runner: KasRunner,
+) -> Vec<Step> {
+    let argv = match runner {
+        KasRunner::Container => matrix::kas_container_argv(p, v),
+        KasRunner::Native => vec![
+            "kas".into(),
+            "build".into(),
+            matrix::overlay_chain(p, v).join(":"),
+        ],
+    };
+    let deploy = isar_deploy_dir(repo, v);
+    let mut steps = vec![Step::Run {
+        what: format!("build {} with ISAR", v.key()),
+        argv,
+        cwd: repo.to_path_buf(),
+    }];
+    steps.extend(matrix::artifacts(p, v).into_iter().map(|a| Step::Collect {
+        from: deploy.join(&a.isar_name),
+        to: artifacts_dir.join(&a.unique_name),
+    }));
+    steps
+}
+
+/// The flake attribute of a variant's NixOS system: `nixosConfigurations."<machine>-<id>"`.
+pub fn nixos_attr(v: &Variant) -> String {
+    format!(
+        "nixosConfigurations.{}.config.system.build.toplevel",
+        matrix::nix_attr_name(&format!("{}-{}", v.machine, v.id))
+    )
+}
+
+/// The nixos backend's step: `nix build` of the variant's system with machine-readable
+/// progress, its result linked into the build's directory.
+pub fn nixos_steps(v: &Variant, repo: &Path, build_dir: &Path) -> Vec<Step> {
+    vec![Step::Run {
+        what: format!("build {} with Nix", v.key()),
+        argv: vec![
+            "nix".into(),
+            "--extra-experimental-features".into(),
+            "nix-command flakes".into(),
+            "build".into(),
+            format!(".#{}", nixos_attr(v)),
+            "--log-format".into(),
+            "internal-json".into(),
+            "-L".into(),
+            "--out-link".into(),
+            build_dir.join("result").display().to_string(),
+        ],
+        cwd: repo.to_path_buf(),
+    }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> Profiles {
+        Profiles::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles")).unwrap()
+    }
+
+    fn variant(p: &Profiles, key: &str) -> Variant {
+        matrix::variants(p)
+            .into_iter()
+            .find(|v| v.key() == key)
+            .unwrap()
+    }
+
+    #[test]
+    fn isar_runs_the_kas_chain_then_copies_every_artifact_to_its_unique_name() {
+        let p = shipped();
+        let v = variant(&p, "server-vlans-server-1@qemuamd64");
+        let steps = isar_steps(
+            &p,
+            &v,
+            Path::new("/repo"),
+            Path::new("/state/artifacts/isar"),
+            KasRunner::Container,
+        );
+        assert_eq!(steps.len(), 4, "one run and three artifacts: {steps:?}");
+        let Step::Run { argv, .. } = &steps[0] else {
+            panic!()
+        };
+        assert_eq!(argv[..3], ["kas-container", "--isar", "build"]);
+        assert!(argv[3].contains("kas/network/vlans.yml"), "{argv:?}");
+        assert_eq!(
+            steps[1].to_string(),
+            "copy  /repo/build/tmp/deploy/images/qemuamd64/n3x-image-server-debian-trixie-qemuamd64.wic -> /state/artifacts/isar/isar-server-vlans-server-1-qemuamd64.wic (and record its sha256)"
+        );
+        let native = isar_steps(&p, &v, Path::new("/r"), Path::new("/a"), KasRunner::Native);
+        let Step::Run { argv, .. } = &native[0] else {
+            panic!()
+        };
+        assert_eq!(argv[..2], ["kas", "build"]);
+    }
+
+    #[test]
+    fn nixos_builds_the_variants_system_with_json_progress() {
+        let p = shipped();
+        let v = variant(&p, "server-simple-server-1@qemuamd64");
+        let steps = nixos_steps(&v, Path::new("/repo"), Path::new("/state/builds/b1"));
+        let text = steps[0].to_string();
+        assert!(
+            text.contains(
+                r#"'.#nixosConfigurations."qemuamd64-server-simple-server-1".config.system.build.toplevel'"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains("--log-format internal-json -L"), "{text}");
+        assert!(
+            text.contains("--out-link /state/builds/b1/result"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn shell_words_quotes_only_what_a_shell_would_split() {
+        let argv = ["a".to_string(), "b c".into(), "it's".into(), String::new()];
+        assert_eq!(shell_words(&argv), r#"a 'b c' 'it'\''s' ''"#);
+    }
+}
