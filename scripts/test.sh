@@ -4,8 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests drive: Nix's evaluator and kas's JSON schema validate rendered files.
-PACKAGES=(nix-bin kas python3-jsonschema python3-yaml)
+# Debian packages the tests drive: Nix's evaluator and kas's JSON schema validate rendered files;
+# cpio and tar read back the archives of quick images; mmdebstrap, e2fsprogs and xz-utils build
+# them; QEMU and vde2 boot them; tmux is the throughput reference of the supervisor benchmark.
+PACKAGES=(nix-bin kas python3-jsonschema python3-yaml cpio tar mmdebstrap e2fsprogs xz-utils
+  qemu-system-x86 vde2 tmux)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -2,4 +2,5 @@
 //! records, logs and artifacts ([`state`]).
 
 pub mod plan;
+pub mod quick;
 pub mod state;

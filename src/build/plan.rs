@@ -72,6 +72,8 @@ pub enum Step {
         /// Its unique name in the artifacts directory.
         to: PathBuf,
     },
+    /// An in-process step of the quick backend.
+    Quick(crate::build::quick::Task),
 }
 
 impl fmt::Display for Step {
@@ -86,6 +88,7 @@ impl fmt::Display for Step {
                 from.display(),
                 to.display()
             ),
+            Step::Quick(task) => write!(f, "n3x   {task}"),
         }
     }
 }

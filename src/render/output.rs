@@ -106,11 +106,11 @@ fn temp_path(target: &Path) -> PathBuf {
 /// Replaces `target` with `contents` atomically: a temporary file in the same directory is
 /// written, synced and renamed over it, keeping the old file's permissions. A crash leaves
 /// either the old or the new file, never half of one.
-pub fn write_file_atomic(target: &Path, contents: &str) -> io::Result<()> {
+pub fn write_file_atomic(target: &Path, contents: impl AsRef<[u8]>) -> io::Result<()> {
     let tmp = temp_path(target);
     let result = (|| {
         let mut file = fs::File::create(&tmp)?;
-        io::Write::write_all(&mut file, contents.as_bytes())?;
+        io::Write::write_all(&mut file, contents.as_ref())?;
         file.sync_all()?;
         if let Ok(meta) = fs::metadata(target) {
             fs::set_permissions(&tmp, meta.permissions())?;
