@@ -2,16 +2,19 @@
 //! once their engines publish [`Event`]s.
 //!
 //! [`app`] holds the state and applies events, [`keymap`] is the one table of keys, [`ui`],
-//! [`views`] and [`overlay`] draw, [`terminal`] owns the terminal, and [`run`] ties them to the
-//! terminal's input, the event bus and the signals that end the workbench.
+//! [`views`] and [`overlay`] draw ([`pane`] and [`tint`] help them), [`terminal`] owns the
+//! terminal, and [`run`] ties them to the terminal's input, the event bus and the signals that
+//! end the workbench.
 
 pub mod app;
 pub mod keymap;
 pub mod matrix;
 pub mod overlay;
+pub mod pane;
 pub mod screenshot;
 pub mod terminal;
 pub mod theme;
+pub mod tint;
 pub mod ui;
 pub mod views;
 
