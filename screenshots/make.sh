@@ -7,3 +7,6 @@ for view in matrix builds cluster tests; do
   "${n3x[@]}" screenshot --view "$view" --size 120x40 --variant server-vlans-server-1 --out "screenshots/$view.svg"
 done
 "${n3x[@]}" screenshot --view matrix --size 80x24 --variant server-bonding-vlans-server-2 --out screenshots/matrix-80x24.svg
+# The file preview (15-eth1.network of server-vlans-server-1) and the diff of two marked variants.
+"${n3x[@]}" screenshot --view matrix --size 120x40 --variant server-vlans-server-1 --keys '<Enter>jjjjjj' --out screenshots/matrix-preview.svg
+"${n3x[@]}" screenshot --view matrix --size 120x40 --variant server-vlans-server-1 --keys 'mjjmd' --out screenshots/matrix-diff.svg

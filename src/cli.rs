@@ -54,6 +54,19 @@ pub struct ScreenshotArgs {
     /// In the Matrix view, select this variant (the first row with that ID).
     #[arg(long, value_name = "ID")]
     pub variant: Option<String>,
+    /// Keys to press after selecting the variant and the view, before the capture, written as
+    /// [`tui::screenshot::parse_keys`] reads them.
+    #[arg(
+        long,
+        value_name = "KEYS",
+        default_value = "",
+        help = "Keys to press after selecting the variant and the view, before the capture: each \
+                character is the key that types it; <Enter> <Esc> <Tab> <S-Tab> <Up> <Down> \
+                <Left> <Right> <PgUp> <PgDn> <Home> <End> <Space> are those keys, <lt> is `<`. \
+                E.g. `--keys '<Enter>jjj'` previews the variant's 4th file, `--keys 'mjmd'` \
+                diffs it with the next variant"
+    )]
+    pub keys: String,
     /// The SVG file to write; the text copy goes beside it with the extension .txt.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -458,6 +471,7 @@ fn screenshot(p: Profiles, args: &ScreenshotArgs) -> Result<ExitCode, Failure> {
             })?,
         None => 0,
     };
+    let keys = tui::screenshot::parse_keys(&args.keys).map_err(Failure::usage)?;
     let theme = Theme::for_no_color(std::env::var_os("NO_COLOR").as_deref());
     let mut app = tui::app::App::new(std::sync::Arc::new(p), theme);
     for _ in 0..rows {
@@ -470,6 +484,9 @@ fn screenshot(p: Profiles, args: &ScreenshotArgs) -> Result<ExitCode, Failure> {
         ScreenshotView::Tests => '4',
     };
     press(&mut app, KeyCode::Char(key));
+    for key in keys {
+        app.handle(crate::event::Event::Key(key));
+    }
     let (width, height) = args.size;
     let buffer = tui::screenshot::capture(&mut app, width, height);
     let text_path = args.out.with_extension("txt");

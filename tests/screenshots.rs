@@ -15,24 +15,39 @@ fn n3x() -> Command {
     cmd
 }
 
-/// (view, size, variant, file stem) exactly as screenshots/make.sh makes them.
-const SHOTS: [(&str, &str, &str, &str); 5] = [
-    ("matrix", "120x40", "server-vlans-server-1", "matrix"),
-    ("builds", "120x40", "server-vlans-server-1", "builds"),
-    ("cluster", "120x40", "server-vlans-server-1", "cluster"),
-    ("tests", "120x40", "server-vlans-server-1", "tests"),
+/// (view, size, variant, keys, file stem) exactly as screenshots/make.sh makes them.
+const SHOTS: [(&str, &str, &str, &str, &str); 7] = [
+    ("matrix", "120x40", "server-vlans-server-1", "", "matrix"),
+    ("builds", "120x40", "server-vlans-server-1", "", "builds"),
+    ("cluster", "120x40", "server-vlans-server-1", "", "cluster"),
+    ("tests", "120x40", "server-vlans-server-1", "", "tests"),
     (
         "matrix",
         "80x24",
         "server-bonding-vlans-server-2",
+        "",
         "matrix-80x24",
+    ),
+    (
+        "matrix",
+        "120x40",
+        "server-vlans-server-1",
+        "<Enter>jjjjjj",
+        "matrix-preview",
+    ),
+    (
+        "matrix",
+        "120x40",
+        "server-vlans-server-1",
+        "mjjmd",
+        "matrix-diff",
     ),
 ];
 
 #[test]
 fn committed_screenshots_show_the_current_views() {
     let dir = tempfile::TempDir::new().unwrap();
-    for (view, size, variant, stem) in SHOTS {
+    for (view, size, variant, keys, stem) in SHOTS {
         let svg = dir.path().join(format!("{stem}.svg"));
         n3x()
             .args([
@@ -43,6 +58,8 @@ fn committed_screenshots_show_the_current_views() {
                 size,
                 "--variant",
                 variant,
+                "--keys",
+                keys,
                 "--out",
             ])
             .arg(&svg)
@@ -58,6 +75,43 @@ fn committed_screenshots_show_the_current_views() {
             );
         }
     }
+}
+
+#[test]
+fn keys_replayed_before_the_capture_open_the_preview_and_the_diff() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let svg = dir.path().join("p.svg");
+    let shoot = |keys: &str| {
+        n3x()
+            .args([
+                "screenshot",
+                "--size",
+                "120x40",
+                "--variant",
+                "server-vlans-server-1",
+                "--keys",
+                keys,
+                "--out",
+            ])
+            .arg(&svg)
+            .assert()
+            .success();
+        std::fs::read_to_string(dir.path().join("p.txt")).unwrap()
+    };
+    let preview = shoot("<Enter>jjjjj");
+    assert!(
+        preview.contains("rootfs/etc/rancher/k3s/config.yaml ─"),
+        "{preview}"
+    );
+    assert!(preview.contains("node-ip: 192.168.200.1"), "{preview}");
+    let diff = shoot("mjmd");
+    assert!(diff.contains("files differ"), "{diff}");
+    assert!(diff.contains("-kas/node/server-1.yml"), "{diff}");
+    n3x()
+        .args(["screenshot", "--keys", "<Return>", "--out", "/tmp/x.svg"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown key <Return>"));
 }
 
 #[test]

@@ -1,6 +1,6 @@
-//! The workbench drawn on ratatui's TestBackend: snapshots of the views at two sizes, the help
-//! overlay against the keymap, every size without a panic, NO_COLOR, and the refusal to start
-//! without a terminal.
+//! The workbench drawn on ratatui's TestBackend: snapshots of the views, the file preview and
+//! the diff at two sizes, the help overlay against the keymap, every size without a panic,
+//! NO_COLOR, and the refusal to start without a terminal.
 
 mod common;
 
@@ -13,17 +13,50 @@ use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 
 use n3x::event::Event;
-use n3x::tui::app::{App, Mode, View};
-use n3x::tui::keymap;
+use n3x::tui::app::{App, Mode};
+use n3x::tui::keymap::{self, Context, Pane};
 use n3x::tui::theme::Theme;
 use n3x::tui::ui;
 
+/// The workbench on the shipped profiles (read once), without colours.
 fn app() -> App {
-    App::new(Arc::new(common::shipped()), Theme::monochrome())
+    static SHIPPED: std::sync::OnceLock<Arc<n3x::profile::Profiles>> = std::sync::OnceLock::new();
+    let profiles = SHIPPED.get_or_init(|| Arc::new(common::shipped()));
+    App::new(Arc::clone(profiles), Theme::monochrome())
 }
 
 fn press(app: &mut App, code: KeyCode) {
     app.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn keys(app: &mut App, keys: &str) {
+    for key in n3x::tui::screenshot::parse_keys(keys).unwrap() {
+        app.handle(Event::Key(key));
+    }
+}
+
+/// The preview of server-vlans-server-1's `15-eth1.network`, the list focused.
+fn previewing(a: &mut App) {
+    keys(a, "jjjjj<Enter>jjjjjj");
+}
+
+/// The diff of server-vlans-server-1 (A) and server-bonding-vlans-server-1 (B).
+fn diffing(a: &mut App) {
+    keys(a, "jjjjjmjjmd");
+}
+
+/// The workbench with the keys going to `here`.
+fn app_in(here: Context) -> App {
+    let mut a = app();
+    match here.pane {
+        Some(Pane::Files) => previewing(&mut a),
+        Some(Pane::Preview) => keys(&mut a, "jjjjj<Enter><Enter>"),
+        Some(Pane::Diff) => diffing(&mut a),
+        Some(Pane::Table) | None => {}
+    }
+    a.view = here.view;
+    assert_eq!(a.context(), here);
+    a
 }
 
 fn draw(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
@@ -107,31 +140,99 @@ fn palette_80x24() {
 }
 
 #[test]
-fn the_help_overlay_lists_every_key_of_the_view() {
-    for view in View::ALL {
+fn preview_80x24() {
+    let mut a = app();
+    previewing(&mut a);
+    insta::assert_snapshot!(draw(&mut a, 80, 24).backend());
+}
+
+#[test]
+fn preview_scrolled_120x40() {
+    let mut a = app();
+    // nixos.json, its content focused and scrolled a page and two lines down.
+    keys(&mut a, "jjjjj<Enter>j<Enter><PgDn>jj");
+    insta::assert_snapshot!(draw(&mut a, 120, 40).backend());
+}
+
+#[test]
+fn diff_80x24() {
+    let mut a = app();
+    diffing(&mut a);
+    insta::assert_snapshot!(draw(&mut a, 80, 24).backend());
+}
+
+#[test]
+fn diff_120x40() {
+    let mut a = app();
+    diffing(&mut a);
+    let first = screen(&draw(&mut a, 120, 40)).join("\n");
+    assert!(first.contains("only in B"), "{first}");
+    // Down to the first file's diff.
+    keys(&mut a, "<PgDn>");
+    insta::assert_snapshot!(draw(&mut a, 120, 40).backend());
+}
+
+#[test]
+fn marked_rows_show_their_mark_120x40() {
+    let mut a = app();
+    keys(&mut a, "jjjjjmjjm<Up>");
+    insta::assert_snapshot!(draw(&mut a, 120, 40).backend());
+}
+
+#[test]
+fn the_preview_tints_with_the_theme_and_never_shows_a_token() {
+    let mut a = App::new(Arc::new(common::shipped()), Theme::dark());
+    // config.yaml: top-level keys in the section style.
+    keys(&mut a, "jjjjj<Enter>jjjjj");
+    let terminal = draw(&mut a, 120, 40);
+    let lines = screen(&terminal);
+    let text = lines.join("\n");
+    assert!(
+        text.contains("rootfs/etc/rancher/k3s/config.yaml"),
+        "{text}"
+    );
+    let y = lines.iter().position(|l| l.contains("node-ip: ")).unwrap();
+    let byte = lines[y].find("node-ip: ").unwrap();
+    let x = lines[y][..byte].chars().count();
+    let cell = &terminal.backend().buffer()[(x as u16, y as u16)];
+    assert_eq!(cell.fg, Theme::dark().code_section.fg.unwrap());
+    assert!(text.contains("token-file: /var/lib/rancher/k3s/server/token"));
+    assert!(!text.contains("token: "), "{text}");
+}
+
+#[test]
+fn the_help_overlay_lists_every_key_of_the_view_and_pane() {
+    for here in Context::all() {
+        let view = here.view;
         for (w, h) in [(80, 24), (120, 40)] {
-            let mut a = app();
-            a.view = view;
+            let mut a = app_in(here);
             press(&mut a, KeyCode::Char('?'));
             assert_eq!(a.mode, Mode::Help);
             let lines = screen(&draw(&mut a, w, h));
             let text = lines.join("\n");
-            for b in keymap::bindings_for(view) {
+            assert!(text.contains(&here.title()), "{here:?}:\n{text}");
+            for b in keymap::bindings_here(here) {
                 let keys = b.keys_label();
                 assert!(
                     lines
                         .iter()
                         .any(|l| l.contains(&keys) && l.contains(b.description)),
-                    "{view:?} at {w}x{h}: help lacks {:?} {:?}:\n{text}",
+                    "{here:?} at {w}x{h}: help lacks {:?} {:?}:\n{text}",
                     b.keys_label(),
                     b.description
                 );
             }
-            // And nothing of another view.
-            for b in keymap::BINDINGS.iter().filter(|b| !b.applies_in(view)) {
+            // And nothing of another view or pane.
+            let here_descriptions: Vec<&str> =
+                keymap::bindings_here(here).map(|b| b.description).collect();
+            for b in keymap::BINDINGS
+                .iter()
+                .filter(|b| !b.applies_in(view) || !b.applies_here(here))
+                .filter(|b| !here_descriptions.iter().any(|d| d.contains(b.description)))
+            {
                 assert!(
                     !text.contains(b.description),
-                    "{view:?}: help shows {:?}",
+                    "{here:?}: help shows {:?}",
                     b.description
                 );
             }
@@ -141,7 +242,7 @@ fn the_help_overlay_lists_every_key_of_the_view() {
 
 #[test]
 fn no_size_panics_or_draws_outside_the_screen() {
-    let setups: [fn(&mut App); 6] = [
+    let setups: [fn(&mut App); 10] = [
         |_| {},
         |a| press(a, KeyCode::Char('?')),
         |a| press(a, KeyCode::Char(':')),
@@ -156,10 +257,17 @@ fn no_size_panics_or_draws_outside_the_screen() {
             press(a, KeyCode::End);
         },
         |a| press(a, KeyCode::Char('3')),
+        previewing,
+        |a| keys(a, "jjjjj<Enter>j<Enter>G"),
+        diffing,
+        |a| {
+            diffing(a);
+            keys(a, "G?");
+        },
     ];
     for setup in setups {
-        for width in (1..=140).step_by(9) {
-            for height in (1..=50).step_by(7) {
+        for width in (1..=200).step_by(9) {
+            for height in (1..=60).step_by(7) {
                 let mut a = app();
                 setup(&mut a);
                 draw(&mut a, width, height);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::keymap::{self, Action, Binding};
+use super::keymap::{self, Action, Binding, Context};
 use super::matrix::MatrixState;
 use super::theme::Theme;
 use crate::event::Event;
@@ -79,11 +79,13 @@ pub struct Update {
 }
 
 impl Update {
-    const NOTHING: Update = Update {
+    /// Nothing changed.
+    pub const NOTHING: Update = Update {
         redraw: false,
         request: None,
     };
-    const REDRAW: Update = Update {
+    /// Draw again; nothing for the runner to do.
+    pub const REDRAW: Update = Update {
         redraw: true,
         request: None,
     };
@@ -144,12 +146,18 @@ impl App {
         &self.profiles
     }
 
+    /// Where the keys go now: the view and, in the Matrix view, the focused pane.
+    pub fn context(&self) -> Context {
+        Context::new(self.view, self.matrix.pane)
+    }
+
     /// Applies one event.
     pub fn handle(&mut self, event: Event) -> Update {
         match event {
             Event::Key(key) => self.key(key),
             Event::Mouse(mouse) if self.mode == Mode::Normal => {
-                match keymap::action_for_mouse(self.view, &mouse) {
+                match keymap::action_for_mouse(self.context(), &mouse) {
+                    Some(Action::Click) => self.click(mouse.column, mouse.row),
                     Some(action) => self.perform(action),
                     None => Update::NOTHING,
                 }
@@ -159,6 +167,7 @@ impl App {
             Event::ProfilesReloaded(Ok(profiles)) => {
                 self.matrix.set_profiles(&profiles);
                 self.profiles = profiles;
+                self.refresh_diff();
                 self.message = Some(Message {
                     text: format!(
                         "profiles reloaded: {} variants",
@@ -181,8 +190,8 @@ impl App {
 
     /// The palette entries matching the typed query, best first.
     pub fn palette_entries(&self) -> Vec<&'static Binding> {
-        let mut scored: Vec<(usize, &'static Binding)> = keymap::bindings_for(self.view)
-            .filter(|b| b.action != Action::Palette)
+        let mut scored: Vec<(usize, &'static Binding)> = keymap::bindings_here(self.context())
+            .filter(|b| !matches!(b.action, Action::Palette | Action::Click))
             .filter_map(|b| keymap::fuzzy_score(&self.palette.query, b.description).map(|s| (s, b)))
             .collect();
         scored.sort_by_key(|(score, _)| *score);
@@ -199,7 +208,7 @@ impl App {
         match self.mode {
             Mode::Normal => {
                 let had_message = self.message.take().is_some();
-                match keymap::action_for_key(self.view, &key) {
+                match keymap::action_for_key(self.context(), &key) {
                     Some(action) => self.perform(action),
                     None => Update {
                         redraw: had_message,
@@ -308,33 +317,32 @@ impl App {
                     request: Some(Request::ReloadProfiles),
                 };
             }
-            Action::Up => self.matrix.move_by(-1),
-            Action::Down => self.matrix.move_by(1),
-            Action::PageUp => self.matrix.move_by(-page(self.matrix.page)),
-            Action::PageDown => self.matrix.move_by(page(self.matrix.page)),
-            Action::First => self.matrix.first(),
-            Action::Last => self.matrix.last(),
             Action::Filter => self.mode = Mode::Filter,
             Action::ClearFilter => self.matrix.set_filter(""),
             Action::Sort => self.matrix.cycle_sort(),
-            Action::DetailDown => {
-                self.matrix.detail_scroll = self.matrix.detail_scroll.saturating_add(3)
-            }
-            Action::DetailUp => {
-                self.matrix.detail_scroll = self.matrix.detail_scroll.saturating_sub(3)
-            }
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::First
+            | Action::Last
+            | Action::DetailDown
+            | Action::DetailUp
+            | Action::Open
+            | Action::Back
+            | Action::Mark
+            | Action::Diff => return self.matrix_action(action),
+            // A click needs its position: `handle` takes it to `click`.
+            Action::Click => return Update::NOTHING,
         }
         Update::REDRAW
     }
 }
 
-fn page(rows: usize) -> isize {
-    isize::try_from(rows.max(1)).unwrap_or(isize::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::keymap::Pane;
     use crossterm::event::{MouseEvent, MouseEventKind};
 
     fn app() -> App {
@@ -437,7 +445,8 @@ mod tests {
         press(&mut a, KeyCode::Char(':'));
         assert_eq!(a.mode, Mode::Palette);
         let all = a.palette_entries().len();
-        assert_eq!(all, keymap::bindings_for(View::Matrix).count() - 1);
+        let here = keymap::bindings_here(a.context()).count();
+        assert_eq!(all, here - 2, "all but the palette itself and the click");
         type_text(&mut a, "tstv");
         let names: Vec<&str> = a.palette_entries().iter().map(|b| b.description).collect();
         assert_eq!(names, ["Tests view"]);
@@ -493,6 +502,169 @@ mod tests {
         };
         assert!(a.handle(Event::Mouse(wheel)).redraw);
         assert_eq!(a.matrix.selected_index(), 3);
+    }
+
+    fn key_of(a: &App) -> String {
+        a.matrix.selected_variant().unwrap().key()
+    }
+
+    fn click(a: &mut App, column: u16, row: u16) -> Update {
+        a.handle(Event::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(crossterm::event::MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }))
+    }
+
+    fn draw(a: &mut App, width: u16, height: u16) -> String {
+        super::super::screenshot::to_text(&super::super::screenshot::capture(a, width, height))
+    }
+
+    #[test]
+    fn marking_two_variants_and_d_shows_their_diff_until_esc() {
+        let mut a = app();
+        press(&mut a, KeyCode::Char('d'));
+        let m = a.message.clone().unwrap();
+        assert!(
+            m.text.contains("mark two variants with m, then d"),
+            "{}",
+            m.text
+        );
+        assert_eq!(a.matrix.pane, Pane::Table, "no diff without two marks");
+
+        press(&mut a, KeyCode::Char('m'));
+        let first = key_of(&a);
+        assert!(a.message.clone().unwrap().text.contains("marked A"));
+        press(&mut a, KeyCode::Char('d'));
+        assert!(a.message.clone().unwrap().text.contains("(1 marked now)"));
+        press(&mut a, KeyCode::Char('j'));
+        press(&mut a, KeyCode::Char(' '));
+        let second = key_of(&a);
+        assert_eq!(a.matrix.marks(), [first.clone(), second.clone()]);
+
+        press(&mut a, KeyCode::Char('d'));
+        assert_eq!(a.matrix.pane, Pane::Diff);
+        let diff = &a.matrix.diff.as_ref().unwrap().diff;
+        assert_eq!(
+            (diff.a.as_str(), diff.b.as_str()),
+            (first.as_str(), second.as_str())
+        );
+        // j scrolls the diff, not the table.
+        press(&mut a, KeyCode::Char('j'));
+        press(&mut a, KeyCode::Char('j'));
+        assert_eq!(a.matrix.diff.as_ref().unwrap().scroll.top, 2);
+        assert_eq!(key_of(&a), second);
+        press(&mut a, KeyCode::Esc);
+        assert_eq!(a.matrix.pane, Pane::Table);
+        assert!(a.matrix.diff.is_none());
+        // Marking the selected variant again unmarks it.
+        press(&mut a, KeyCode::Char('m'));
+        assert_eq!(a.matrix.marks(), [first]);
+    }
+
+    #[test]
+    fn enter_previews_the_files_and_esc_goes_back_step_by_step() {
+        let mut a = app();
+        // A base image has no per-node files: Enter says so and stays in the table.
+        press(&mut a, KeyCode::Enter);
+        assert_eq!(a.matrix.pane, Pane::Table);
+        assert!(
+            a.message
+                .clone()
+                .unwrap()
+                .text
+                .contains("no per-node files"),
+            "{:?}",
+            a.message
+        );
+        for _ in 0..5 {
+            press(&mut a, KeyCode::Char('j'));
+        }
+        assert_eq!(key_of(&a), "server-vlans-server-1@qemuamd64");
+        press(&mut a, KeyCode::Enter);
+        assert_eq!(a.matrix.pane, Pane::Files);
+        press(&mut a, KeyCode::Char('j'));
+        press(&mut a, KeyCode::Char('j'));
+        assert_eq!(a.matrix.preview.file, 2);
+        assert_eq!(
+            key_of(&a),
+            "server-vlans-server-1@qemuamd64",
+            "j moved the file"
+        );
+        press(&mut a, KeyCode::Char('G'));
+        let files =
+            super::super::preview::files(a.profiles(), a.matrix.selected_variant().unwrap())
+                .unwrap();
+        assert_eq!(a.matrix.preview.file, files.len() - 1);
+        press(&mut a, KeyCode::Char('g'));
+        assert_eq!(files[a.matrix.preview.file].path, "k3s-flags.txt");
+
+        press(&mut a, KeyCode::Enter);
+        assert_eq!(a.matrix.pane, Pane::Preview);
+        draw(&mut a, 80, 24);
+        press(&mut a, KeyCode::Char('j'));
+        press(&mut a, KeyCode::Char('j'));
+        assert_eq!(a.matrix.preview.scroll.top, 2);
+        press(&mut a, KeyCode::Char('G'));
+        let screen = draw(&mut a, 80, 24);
+        let last_flag = files[0].contents.lines().last().unwrap();
+        assert!(screen.contains(last_flag), "G shows the end:\n{screen}");
+        press(&mut a, KeyCode::Char('g'));
+        assert_eq!(a.matrix.preview.scroll.top, 0);
+
+        press(&mut a, KeyCode::Esc);
+        assert_eq!(a.matrix.pane, Pane::Files);
+        press(&mut a, KeyCode::Esc);
+        assert_eq!(a.matrix.pane, Pane::Table);
+        assert_eq!(
+            a.matrix.filter(),
+            "",
+            "Esc in the preview is not the filter's"
+        );
+    }
+
+    #[test]
+    fn clicks_select_a_row_and_a_file() {
+        let mut a = app();
+        let screen = draw(&mut a, 120, 40);
+        let row = screen
+            .lines()
+            .position(|l| l.contains("server-dhcp-simple-server-1"))
+            .unwrap();
+        assert_eq!(click(&mut a, 10, row as u16), Update::REDRAW);
+        assert_eq!(key_of(&a), "server-dhcp-simple-server-1@qemuamd64");
+        // Below the last row, on the header or on the borders: nothing.
+        assert_eq!(click(&mut a, 10, 38), Update::NOTHING);
+        assert_eq!(click(&mut a, 10, 2), Update::NOTHING);
+        assert_eq!(key_of(&a), "server-dhcp-simple-server-1@qemuamd64");
+
+        press(&mut a, KeyCode::Enter);
+        let screen = draw(&mut a, 120, 40);
+        let row = screen
+            .lines()
+            .position(|l| l.contains("rootfs/etc/hostname"))
+            .unwrap();
+        click(&mut a, 5, row as u16);
+        assert_eq!(a.matrix.pane, Pane::Files);
+        let files =
+            super::super::preview::files(a.profiles(), a.matrix.selected_variant().unwrap())
+                .unwrap();
+        assert_eq!(files[a.matrix.preview.file].path, "rootfs/etc/hostname");
+        // A click on the content focuses it; the wheel then scrolls it.
+        click(&mut a, 100, 10);
+        assert_eq!(a.matrix.pane, Pane::Preview);
+        let wheel = MouseEvent {
+            kind: MouseEventKind::ScrollDown,
+            column: 0,
+            row: 0,
+            modifiers: KeyModifiers::NONE,
+        };
+        a.handle(Event::Mouse(wheel));
+        assert_eq!(a.matrix.preview.scroll.top, 1);
+        // A click on another view's screen does nothing.
+        press(&mut a, KeyCode::Char('2'));
+        assert_eq!(click(&mut a, 5, row as u16), Update::NOTHING);
     }
 
     #[test]

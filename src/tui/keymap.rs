@@ -1,9 +1,13 @@
 //! The one table of actions and their keys.
 //!
 //! Key handling, the `?` help overlay, the `:` palette and the status-bar hints all read
-//! [`BINDINGS`], so what the screen says a key does is what the key does.
+//! [`BINDINGS`], so what the screen says a key does is what the key does. A binding applies
+//! everywhere, in one view, or in one [`Pane`] of the Matrix view; [`Context`] says where the
+//! keys go right now.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 
 use super::app::View;
 
@@ -46,6 +50,83 @@ pub enum Action {
     DetailDown,
     /// Scroll the detail pane up.
     DetailUp,
+    /// Go into what is selected: the variant's files, or the highlighted file's content.
+    Open,
+    /// Go back one step: from a file to the file list, from the list or the diff to the table.
+    Back,
+    /// Mark or unmark the selected variant for the diff.
+    Mark,
+    /// Show the diff of the two marked variants.
+    Diff,
+    /// Select what the mouse clicked (a variant, a file) or focus the pane it clicked.
+    Click,
+}
+
+/// The parts of the Matrix view that take the keys in turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pane {
+    /// The table of variants, the selected one's details beside it.
+    #[default]
+    Table,
+    /// The list of the selected variant's rendered files; the highlighted one is previewed.
+    Files,
+    /// The previewed file's content.
+    Preview,
+    /// The diff of the two marked variants.
+    Diff,
+}
+
+impl Pane {
+    /// Every pane, in the order a user goes into them.
+    pub const ALL: [Pane; 4] = [Pane::Table, Pane::Files, Pane::Preview, Pane::Diff];
+
+    /// What the pane is called in the help overlay.
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Table => "variants",
+            Pane::Files => "file list",
+            Pane::Preview => "file",
+            Pane::Diff => "diff",
+        }
+    }
+}
+
+/// Where the keys go: the view on screen and, in the Matrix view, the pane in focus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Context {
+    /// The view on screen.
+    pub view: View,
+    /// The focused pane, in the view that has panes (the Matrix view).
+    pub pane: Option<Pane>,
+}
+
+impl Context {
+    /// `view` with `pane` in focus (the pane only counts in the Matrix view).
+    pub fn new(view: View, pane: Pane) -> Context {
+        Context {
+            view,
+            pane: (view == View::Matrix).then_some(pane),
+        }
+    }
+
+    /// Every place the keys can go.
+    pub fn all() -> Vec<Context> {
+        View::ALL
+            .into_iter()
+            .flat_map(|view| match view {
+                View::Matrix => Pane::ALL.map(|p| Context::new(view, p)).to_vec(),
+                _ => vec![Context::new(view, Pane::Table)],
+            })
+            .collect()
+    }
+
+    /// The name of the place, e.g. `Matrix view · file list`.
+    pub fn title(self) -> String {
+        match self.pane {
+            Some(Pane::Table) | None => format!("{} view", self.view.title()),
+            Some(pane) => format!("{} view · {}", self.view.title(), pane.title()),
+        }
+    }
 }
 
 /// What sets off an action: a key (with modifiers) or the mouse wheel.
@@ -57,6 +138,8 @@ pub enum Trigger {
     WheelUp,
     /// The mouse wheel turned down.
     WheelDown,
+    /// A click with the left mouse button.
+    Click,
 }
 
 /// Where a binding applies.
@@ -66,6 +149,8 @@ pub enum Scope {
     Global,
     /// Only in this view.
     View(View),
+    /// Only while this pane of the Matrix view has the focus.
+    Pane(Pane),
 }
 
 /// One row of the keymap: an action, what triggers it, and what it does in words.
@@ -93,7 +178,10 @@ const fn key(code: KeyCode) -> Trigger {
     Trigger::Key(code, NONE)
 }
 
-const MATRIX: Scope = Scope::View(View::Matrix);
+const TABLE: Scope = Scope::Pane(Pane::Table);
+const FILES: Scope = Scope::Pane(Pane::Files);
+const PREVIEW: Scope = Scope::Pane(Pane::Preview);
+const DIFF: Scope = Scope::Pane(Pane::Diff);
 
 /// Every binding of the workbench.
 pub const BINDINGS: &[Binding] = &[
@@ -172,89 +260,309 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         action: Action::Up,
-        scope: MATRIX,
+        scope: TABLE,
         triggers: &[ch('k'), key(KeyCode::Up), Trigger::WheelUp],
         description: "Previous variant",
         hint: None,
     },
     Binding {
         action: Action::Down,
-        scope: MATRIX,
+        scope: TABLE,
         triggers: &[ch('j'), key(KeyCode::Down), Trigger::WheelDown],
         description: "Next variant",
         hint: None,
     },
     Binding {
         action: Action::PageUp,
-        scope: MATRIX,
+        scope: TABLE,
         triggers: &[key(KeyCode::PageUp)],
         description: "One page up",
         hint: None,
     },
     Binding {
         action: Action::PageDown,
-        scope: MATRIX,
+        scope: TABLE,
         triggers: &[key(KeyCode::PageDown)],
         description: "One page down",
         hint: None,
     },
     Binding {
         action: Action::First,
-        scope: MATRIX,
+        scope: TABLE,
         triggers: &[key(KeyCode::Home), ch('g')],
         description: "First variant",
         hint: None,
     },
     Binding {
         action: Action::Last,
-        scope: MATRIX,
+        scope: TABLE,
         triggers: &[key(KeyCode::End), ch('G')],
         description: "Last variant",
         hint: None,
     },
     Binding {
         action: Action::Filter,
-        scope: MATRIX,
+        scope: TABLE,
         triggers: &[ch('/')],
         description: "Filter the variants",
         hint: Some("filter"),
     },
     Binding {
         action: Action::ClearFilter,
-        scope: MATRIX,
+        scope: TABLE,
         triggers: &[key(KeyCode::Esc)],
         description: "Clear the filter",
         hint: None,
     },
     Binding {
         action: Action::Sort,
-        scope: MATRIX,
+        scope: TABLE,
         triggers: &[ch('s')],
         description: "Sort by next column",
         hint: Some("sort"),
     },
     Binding {
         action: Action::DetailDown,
-        scope: MATRIX,
+        scope: TABLE,
         triggers: &[ch('J')],
         description: "Scroll details down",
         hint: None,
     },
     Binding {
         action: Action::DetailUp,
-        scope: MATRIX,
+        scope: TABLE,
         triggers: &[ch('K')],
         description: "Scroll details up",
         hint: None,
     },
+    Binding {
+        action: Action::Open,
+        scope: TABLE,
+        triggers: &[key(KeyCode::Enter)],
+        description: "Preview rendered files",
+        hint: Some("files"),
+    },
+    Binding {
+        action: Action::Mark,
+        scope: TABLE,
+        triggers: &[ch('m'), ch(' ')],
+        description: "Mark/unmark for diff",
+        hint: Some("mark"),
+    },
+    Binding {
+        action: Action::Diff,
+        scope: TABLE,
+        triggers: &[ch('d')],
+        description: "Diff the two marked",
+        hint: Some("diff"),
+    },
+    Binding {
+        action: Action::Click,
+        scope: TABLE,
+        triggers: &[Trigger::Click],
+        description: "Select clicked variant",
+        hint: None,
+    },
+    Binding {
+        action: Action::Up,
+        scope: FILES,
+        triggers: &[ch('k'), key(KeyCode::Up), Trigger::WheelUp],
+        description: "Previous file",
+        hint: None,
+    },
+    Binding {
+        action: Action::Down,
+        scope: FILES,
+        triggers: &[ch('j'), key(KeyCode::Down), Trigger::WheelDown],
+        description: "Next file",
+        hint: None,
+    },
+    Binding {
+        action: Action::First,
+        scope: FILES,
+        triggers: &[key(KeyCode::Home), ch('g')],
+        description: "First file",
+        hint: None,
+    },
+    Binding {
+        action: Action::Last,
+        scope: FILES,
+        triggers: &[key(KeyCode::End), ch('G')],
+        description: "Last file",
+        hint: None,
+    },
+    Binding {
+        action: Action::Open,
+        scope: FILES,
+        triggers: &[key(KeyCode::Enter)],
+        description: "Read the file",
+        hint: Some("read"),
+    },
+    Binding {
+        action: Action::DetailDown,
+        scope: FILES,
+        triggers: &[ch('J')],
+        description: "Scroll the file down",
+        hint: None,
+    },
+    Binding {
+        action: Action::DetailUp,
+        scope: FILES,
+        triggers: &[ch('K')],
+        description: "Scroll the file up",
+        hint: None,
+    },
+    Binding {
+        action: Action::PageDown,
+        scope: FILES,
+        triggers: &[key(KeyCode::PageDown)],
+        description: "One page down the file",
+        hint: None,
+    },
+    Binding {
+        action: Action::PageUp,
+        scope: FILES,
+        triggers: &[key(KeyCode::PageUp)],
+        description: "One page up the file",
+        hint: None,
+    },
+    Binding {
+        action: Action::Back,
+        scope: FILES,
+        triggers: &[key(KeyCode::Esc)],
+        description: "Back to the variants",
+        hint: Some("back"),
+    },
+    Binding {
+        action: Action::Click,
+        scope: FILES,
+        triggers: &[Trigger::Click],
+        description: "Pick clicked file/pane",
+        hint: None,
+    },
+    Binding {
+        action: Action::Up,
+        scope: PREVIEW,
+        triggers: &[ch('k'), key(KeyCode::Up), Trigger::WheelUp],
+        description: "Scroll the file up",
+        hint: None,
+    },
+    Binding {
+        action: Action::Down,
+        scope: PREVIEW,
+        triggers: &[ch('j'), key(KeyCode::Down), Trigger::WheelDown],
+        description: "Scroll the file down",
+        hint: None,
+    },
+    Binding {
+        action: Action::PageUp,
+        scope: PREVIEW,
+        triggers: &[key(KeyCode::PageUp)],
+        description: "One page up the file",
+        hint: None,
+    },
+    Binding {
+        action: Action::PageDown,
+        scope: PREVIEW,
+        triggers: &[key(KeyCode::PageDown)],
+        description: "One page down the file",
+        hint: None,
+    },
+    Binding {
+        action: Action::First,
+        scope: PREVIEW,
+        triggers: &[key(KeyCode::Home), ch('g')],
+        description: "Top of the file",
+        hint: None,
+    },
+    Binding {
+        action: Action::Last,
+        scope: PREVIEW,
+        triggers: &[key(KeyCode::End), ch('G')],
+        description: "End of the file",
+        hint: None,
+    },
+    Binding {
+        action: Action::Back,
+        scope: PREVIEW,
+        triggers: &[key(KeyCode::Esc)],
+        description: "Back to the file list",
+        hint: Some("back"),
+    },
+    Binding {
+        action: Action::Click,
+        scope: PREVIEW,
+        triggers: &[Trigger::Click],
+        description: "Pick clicked file/pane",
+        hint: None,
+    },
+    Binding {
+        action: Action::Up,
+        scope: DIFF,
+        triggers: &[ch('k'), key(KeyCode::Up), Trigger::WheelUp],
+        description: "Scroll the diff up",
+        hint: None,
+    },
+    Binding {
+        action: Action::Down,
+        scope: DIFF,
+        triggers: &[ch('j'), key(KeyCode::Down), Trigger::WheelDown],
+        description: "Scroll the diff down",
+        hint: None,
+    },
+    Binding {
+        action: Action::PageUp,
+        scope: DIFF,
+        triggers: &[key(KeyCode::PageUp)],
+        description: "One page up the diff",
+        hint: None,
+    },
+    Binding {
+        action: Action::PageDown,
+        scope: DIFF,
+        triggers: &[key(KeyCode::PageDown)],
+        description: "One page down the diff",
+        hint: None,
+    },
+    Binding {
+        action: Action::First,
+        scope: DIFF,
+        triggers: &[key(KeyCode::Home), ch('g')],
+        description: "Top of the diff",
+        hint: None,
+    },
+    Binding {
+        action: Action::Last,
+        scope: DIFF,
+        triggers: &[key(KeyCode::End), ch('G')],
+        description: "End of the diff",
+        hint: None,
+    },
+    Binding {
+        action: Action::Back,
+        scope: DIFF,
+        triggers: &[key(KeyCode::Esc)],
+        description: "Back to the variants",
+        hint: Some("back"),
+    },
 ];
 
 impl Binding {
-    /// Whether the binding applies in `view`.
+    /// Whether the binding applies anywhere in `view` (in any of its panes).
     pub fn applies_in(&self, view: View) -> bool {
         match self.scope {
             Scope::Global => true,
             Scope::View(v) => v == view,
+            Scope::Pane(_) => view == View::Matrix,
+        }
+    }
+
+    /// Whether the binding applies right now, in `here`.
+    pub fn applies_here(&self, here: Context) -> bool {
+        match self.scope {
+            Scope::Global => true,
+            Scope::View(v) => v == here.view,
+            Scope::Pane(p) => here.pane == Some(p),
         }
     }
 
@@ -276,18 +584,23 @@ impl Binding {
     }
 }
 
-/// The bindings that apply in `view`, global ones first, in table order.
+/// The bindings that apply anywhere in `view`, global ones first, in table order.
 pub fn bindings_for(view: View) -> impl Iterator<Item = &'static Binding> {
     BINDINGS.iter().filter(move |b| b.applies_in(view))
 }
 
-/// The action a key press sets off in `view`, if any.
-pub fn action_for_key(view: View, event: &KeyEvent) -> Option<Action> {
+/// The bindings that apply in `here`, global ones first, in table order.
+pub fn bindings_here(here: Context) -> impl Iterator<Item = &'static Binding> {
+    BINDINGS.iter().filter(move |b| b.applies_here(here))
+}
+
+/// The action a key press sets off in `here`, if any.
+pub fn action_for_key(here: Context, event: &KeyEvent) -> Option<Action> {
     if event.kind == KeyEventKind::Release {
         return None;
     }
     let pressed = normalize(event.code, event.modifiers);
-    bindings_for(view)
+    bindings_here(here)
         .find(|b| {
             b.triggers
                 .iter()
@@ -296,14 +609,16 @@ pub fn action_for_key(view: View, event: &KeyEvent) -> Option<Action> {
         .map(|b| b.action)
 }
 
-/// The action a mouse event sets off in `view`, if any.
-pub fn action_for_mouse(view: View, event: &MouseEvent) -> Option<Action> {
+/// The action a mouse event sets off in `here`, if any (a click's target is the caller's to
+/// find out from the event's position).
+pub fn action_for_mouse(here: Context, event: &MouseEvent) -> Option<Action> {
     let trigger = match event.kind {
         MouseEventKind::ScrollUp => Trigger::WheelUp,
         MouseEventKind::ScrollDown => Trigger::WheelDown,
+        MouseEventKind::Down(MouseButton::Left) => Trigger::Click,
         _ => return None,
     };
-    bindings_for(view)
+    bindings_here(here)
         .find(|b| b.triggers.contains(&trigger))
         .map(|b| b.action)
 }
@@ -321,8 +636,10 @@ fn trigger_label(t: Trigger) -> String {
     match t {
         Trigger::WheelUp => "wheel↑".into(),
         Trigger::WheelDown => "wheel↓".into(),
+        Trigger::Click => "click".into(),
         Trigger::Key(code, mods) => {
             let name = match code {
+                KeyCode::Char(' ') => "Space".into(),
                 KeyCode::Char(c) => c.to_string(),
                 KeyCode::Tab => "Tab".into(),
                 KeyCode::BackTab => "Shift-Tab".into(),
@@ -381,40 +698,93 @@ mod tests {
         KeyEvent::new(code, mods)
     }
 
+    fn matrix(pane: Pane) -> Context {
+        Context::new(View::Matrix, pane)
+    }
+
+    fn view(view: View) -> Context {
+        Context::new(view, Pane::Table)
+    }
+
     #[test]
-    fn every_trigger_is_unique_within_a_view() {
-        for view in View::ALL {
-            let triggers: Vec<Trigger> = bindings_for(view)
+    fn every_trigger_is_unique_within_a_context() {
+        for here in Context::all() {
+            let triggers: Vec<Trigger> = bindings_here(here)
                 .flat_map(|b| b.triggers.iter().copied())
                 .collect();
             for (i, t) in triggers.iter().enumerate() {
                 assert!(
                     !triggers[i + 1..].contains(t),
-                    "{t:?} bound twice in {view:?}"
+                    "{t:?} bound twice in {here:?}"
                 );
             }
         }
     }
 
     #[test]
+    fn every_pane_can_be_left_with_esc_and_scrolled_with_the_wheel() {
+        let esc = press(KeyCode::Esc, NONE);
+        for pane in [Pane::Files, Pane::Preview, Pane::Diff] {
+            assert_eq!(action_for_key(matrix(pane), &esc), Some(Action::Back));
+            for (kind, action) in [
+                (MouseEventKind::ScrollUp, Action::Up),
+                (MouseEventKind::ScrollDown, Action::Down),
+            ] {
+                let wheel = MouseEvent {
+                    kind,
+                    column: 0,
+                    row: 0,
+                    modifiers: NONE,
+                };
+                assert_eq!(action_for_mouse(matrix(pane), &wheel), Some(action));
+            }
+        }
+        // In the table Esc clears the filter, and the table's keys work nowhere else.
+        assert_eq!(
+            action_for_key(matrix(Pane::Table), &esc),
+            Some(Action::ClearFilter)
+        );
+        let m = press(KeyCode::Char('m'), NONE);
+        assert_eq!(action_for_key(matrix(Pane::Table), &m), Some(Action::Mark));
+        assert_eq!(action_for_key(matrix(Pane::Diff), &m), None);
+        let click = MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: 3,
+            row: 4,
+            modifiers: NONE,
+        };
+        assert_eq!(
+            action_for_mouse(matrix(Pane::Table), &click),
+            Some(Action::Click)
+        );
+        assert_eq!(action_for_mouse(view(View::Builds), &click), None);
+    }
+
+    #[test]
     fn shifted_characters_match_with_or_without_shift() {
         let q = press(KeyCode::Char('?'), KeyModifiers::SHIFT);
-        assert_eq!(action_for_key(View::Matrix, &q), Some(Action::Help));
+        assert_eq!(action_for_key(matrix(Pane::Table), &q), Some(Action::Help));
         let g = press(KeyCode::Char('G'), KeyModifiers::SHIFT);
-        assert_eq!(action_for_key(View::Matrix, &g), Some(Action::Last));
+        assert_eq!(action_for_key(matrix(Pane::Table), &g), Some(Action::Last));
         let back = press(KeyCode::BackTab, KeyModifiers::SHIFT);
-        assert_eq!(action_for_key(View::Builds, &back), Some(Action::PrevView));
+        assert_eq!(
+            action_for_key(view(View::Builds), &back),
+            Some(Action::PrevView)
+        );
         let ctrl_c = press(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(action_for_key(View::Tests, &ctrl_c), Some(Action::Quit));
+        assert_eq!(
+            action_for_key(view(View::Tests), &ctrl_c),
+            Some(Action::Quit)
+        );
         let plain_c = press(KeyCode::Char('c'), NONE);
-        assert_eq!(action_for_key(View::Tests, &plain_c), None);
+        assert_eq!(action_for_key(view(View::Tests), &plain_c), None);
     }
 
     #[test]
     fn view_keys_only_work_in_their_view() {
         let j = press(KeyCode::Char('j'), NONE);
-        assert_eq!(action_for_key(View::Matrix, &j), Some(Action::Down));
-        assert_eq!(action_for_key(View::Builds, &j), None);
+        assert_eq!(action_for_key(matrix(Pane::Table), &j), Some(Action::Down));
+        assert_eq!(action_for_key(view(View::Builds), &j), None);
     }
 
     #[test]
@@ -439,5 +809,9 @@ mod tests {
         assert_eq!(quit.key_label(), "q");
         let up = BINDINGS.iter().find(|b| b.action == Action::Up).unwrap();
         assert_eq!(up.keys_label(), "k ↑ wheel↑");
+        let mark = BINDINGS.iter().find(|b| b.action == Action::Mark).unwrap();
+        assert_eq!(mark.keys_label(), "m Space");
+        let click = BINDINGS.iter().find(|b| b.action == Action::Click).unwrap();
+        assert_eq!(click.keys_label(), "click");
     }
 }

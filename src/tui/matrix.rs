@@ -1,9 +1,18 @@
 //! State of the Matrix view: the variants as rows, the filter, the sort order, the selection,
-//! and what the detail pane says about the selected variant.
+//! the marks for the diff, the focused pane, and what the detail pane says about the selected
+//! variant.
 
+use ratatui::layout::Rect;
+
+use super::diff::DiffState;
+use super::keymap::Pane;
+use super::preview::PreviewState;
 use crate::matrix::{self, Variant};
 use crate::profile::Profiles;
 use crate::render;
+
+/// How many variants can be marked at once (the two sides of a diff).
+pub const MAX_MARKS: usize = 2;
 
 /// A column of the matrix table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +111,27 @@ pub struct MatrixState {
     pub offset: usize,
     /// Rows the table showed at the last draw: the size of a page.
     pub page: usize,
+    /// The table's rows on screen at the last draw (for mouse clicks).
+    pub table_area: Option<Rect>,
+    /// The pane the keys go to.
+    pub pane: Pane,
+    /// The file preview's state.
+    pub preview: PreviewState,
+    /// The diff on screen, while there is one.
+    pub diff: Option<DiffState>,
+    /// Keys of the marked variants, the older mark first.
+    marks: Vec<String>,
+}
+
+/// What marking did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarkChange {
+    /// The variant was marked.
+    Marked(String),
+    /// The variant was marked and the older mark, this one, dropped.
+    Replaced(String),
+    /// The variant was unmarked.
+    Unmarked(String),
 }
 
 impl MatrixState {
@@ -116,6 +146,11 @@ impl MatrixState {
             detail_scroll: 0,
             offset: 0,
             page: 10,
+            table_area: None,
+            pane: Pane::Table,
+            preview: PreviewState::default(),
+            diff: None,
+            marks: Vec::new(),
         };
         state.set_profiles(p);
         state
@@ -125,7 +160,53 @@ impl MatrixState {
     pub fn set_profiles(&mut self, p: &Profiles) {
         let key = self.selected_variant().map(Variant::key);
         self.rows = matrix::variants(p).into_iter().map(Row::new).collect();
+        let rows = &self.rows;
+        self.marks
+            .retain(|m| rows.iter().any(|r| &r.variant.key() == m));
         self.refresh(key);
+    }
+
+    /// Marks the selected variant, or unmarks it when it is marked. With [`MAX_MARKS`] marks
+    /// already, the older one gives way. `None` when no variant is selected.
+    pub fn toggle_mark(&mut self) -> Option<MarkChange> {
+        let key = self.selected_variant()?.key();
+        if let Some(at) = self.marks.iter().position(|m| *m == key) {
+            self.marks.remove(at);
+            return Some(MarkChange::Unmarked(key));
+        }
+        self.marks.push(key);
+        if self.marks.len() > MAX_MARKS {
+            return Some(MarkChange::Replaced(self.marks.remove(0)));
+        }
+        Some(MarkChange::Marked(
+            self.marks.last().cloned().unwrap_or_default(),
+        ))
+    }
+
+    /// The marked variants' keys, the older mark first.
+    pub fn marks(&self) -> &[String] {
+        &self.marks
+    }
+
+    /// `A` for the older mark, `B` for the newer, `None` for a variant not marked.
+    pub fn mark_label(&self, key: &str) -> Option<char> {
+        self.marks
+            .iter()
+            .position(|m| m == key)
+            .map(|i| if i == 0 { 'A' } else { 'B' })
+    }
+
+    /// The marked variants, the older mark first.
+    pub fn marked_variants(&self) -> Vec<&Variant> {
+        self.marks
+            .iter()
+            .filter_map(|m| {
+                self.rows
+                    .iter()
+                    .find(|r| &r.variant.key() == m)
+                    .map(|r| &r.variant)
+            })
+            .collect()
     }
 
     /// Every row, in matrix order.
@@ -192,6 +273,11 @@ impl MatrixState {
     /// Selects the last shown row.
     pub fn last(&mut self) {
         self.select(self.shown.len().saturating_sub(1));
+    }
+
+    /// Selects shown row `index` (clamped to the shown rows).
+    pub fn select_row(&mut self, index: usize) {
+        self.select(index.min(self.shown.len().saturating_sub(1)));
     }
 
     fn select(&mut self, index: usize) {
@@ -351,6 +437,32 @@ mod tests {
         assert_eq!(m.selected_index(), 0);
         m.last();
         assert_eq!(m.selected_variant().unwrap().key(), "agent@amd-v3c18i");
+    }
+
+    #[test]
+    fn at_most_two_marks_the_older_giving_way() {
+        let mut m = MatrixState::new(&shipped());
+        let key = |m: &MatrixState| m.selected_variant().unwrap().key();
+        let first = key(&m);
+        assert_eq!(m.toggle_mark(), Some(MarkChange::Marked(first.clone())));
+        m.move_by(1);
+        let second = key(&m);
+        m.toggle_mark();
+        m.move_by(1);
+        let third = key(&m);
+        assert_eq!(m.toggle_mark(), Some(MarkChange::Replaced(first.clone())));
+        assert_eq!(m.marks(), [second.clone(), third.clone()]);
+        assert_eq!(m.mark_label(&second), Some('A'));
+        assert_eq!(m.mark_label(&third), Some('B'));
+        assert_eq!(m.mark_label(&first), None);
+        assert_eq!(m.toggle_mark(), Some(MarkChange::Unmarked(third)));
+        assert_eq!(m.marked_variants().len(), 1);
+        // Marks survive filtering and sorting.
+        m.set_filter("zzz");
+        m.cycle_sort();
+        assert_eq!(m.toggle_mark(), None, "nothing selected, nothing marked");
+        m.set_filter("");
+        assert_eq!(m.marks(), [second]);
     }
 
     #[test]

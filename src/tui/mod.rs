@@ -1,18 +1,25 @@
 //! The full-screen workbench: views over the profiles today, over builds, clusters and tests
 //! once their engines publish [`Event`]s.
 //!
-//! [`app`] holds the state and applies events, [`keymap`] is the one table of keys, [`ui`],
-//! [`views`] and [`overlay`] draw, [`terminal`] owns the terminal, and [`run`] ties them to the
-//! terminal's input, the event bus and the signals that end the workbench.
+//! [`app`] holds the state and applies events (`focus` says what they mean in each pane of the
+//! Matrix view), [`keymap`] is the one table of keys, [`ui`], [`views`], [`preview`], [`diff`]
+//! and [`overlay`] draw ([`pane`] and [`tint`] help them), [`terminal`] owns the terminal, and
+//! [`run`] ties them to the terminal's input, the event bus and the signals that end the
+//! workbench.
 
 pub mod app;
+pub mod diff;
 pub mod editor;
+mod focus;
 pub mod keymap;
 pub mod matrix;
 pub mod overlay;
+pub mod pane;
+pub mod preview;
 pub mod screenshot;
 pub mod terminal;
 pub mod theme;
+pub mod tint;
 pub mod ui;
 pub mod views;
 

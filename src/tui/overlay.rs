@@ -36,10 +36,12 @@ fn column<'a>(app: &App, title: String, bindings: &[&Binding], key_width: usize)
     lines
 }
 
-/// Draws the help overlay: every binding of the current view, global ones in their own column.
+/// Draws the help overlay: every binding that works where the keys go now (the view, and in
+/// the Matrix view the focused pane), global ones in their own column.
 pub fn help(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let all: Vec<&Binding> = keymap::bindings_for(app.view).collect();
+    let here = app.context();
+    let all: Vec<&Binding> = keymap::bindings_here(here).collect();
     let global: Vec<&Binding> = all
         .iter()
         .copied()
@@ -65,7 +67,7 @@ pub fn help(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Clear, rect);
     let block = Block::bordered()
         .title(Span::styled(
-            format!(" Keys · {} view ", app.view.title()),
+            format!(" Keys · {} ", here.title()),
             t.heading,
         ))
         .title_bottom(Line::from(Span::styled(" ? or Esc closes ", t.dim)))
@@ -82,7 +84,7 @@ pub fn help(frame: &mut Frame, app: &App, area: Rect) {
             Constraint::Min(0),
         ])
         .areas(inner);
-        let local_lines = column(app, format!("{} view", app.view.title()), &local, key_width);
+        let local_lines = column(app, here.title(), &local, key_width);
         frame.render_widget(Paragraph::new(global_lines), left);
         frame.render_widget(Paragraph::new(local_lines), right);
     }

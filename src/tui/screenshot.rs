@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -10,6 +11,55 @@ use ratatui::style::{Color, Modifier};
 
 use super::app::App;
 use super::ui;
+
+/// The named keys `--keys` understands, as written between `<` and `>`.
+pub const KEY_NAMES: [(&str, KeyCode); 14] = [
+    ("Enter", KeyCode::Enter),
+    ("Esc", KeyCode::Esc),
+    ("Tab", KeyCode::Tab),
+    ("S-Tab", KeyCode::BackTab),
+    ("Up", KeyCode::Up),
+    ("Down", KeyCode::Down),
+    ("Left", KeyCode::Left),
+    ("Right", KeyCode::Right),
+    ("PgUp", KeyCode::PageUp),
+    ("PgDn", KeyCode::PageDown),
+    ("Home", KeyCode::Home),
+    ("End", KeyCode::End),
+    ("Space", KeyCode::Char(' ')),
+    ("lt", KeyCode::Char('<')),
+];
+
+/// The key presses a `--keys` text stands for: each character is the key that types it, and a
+/// name between angle brackets (`<Enter>`, `<Esc>`, `<PgDn>`, `<lt>` for `<` itself, see
+/// [`KEY_NAMES`]) is that key.
+pub fn parse_keys(text: &str) -> Result<Vec<KeyEvent>, String> {
+    let mut keys = Vec::new();
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if c == '<' {
+            let close = rest.find('>').ok_or_else(|| {
+                format!("`{rest}` opens a key name with < but does not close it with >; write <lt> for < itself")
+            })?;
+            let name = &rest[1..close];
+            let code = KEY_NAMES
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, code)| *code)
+                .ok_or_else(|| {
+                    let known: Vec<String> =
+                        KEY_NAMES.iter().map(|(n, _)| format!("<{n}>")).collect();
+                    format!("unknown key <{name}>; use one of {}", known.join(" "))
+                })?;
+            keys.push(KeyEvent::new(code, KeyModifiers::NONE));
+            rest = &rest[close + 1..];
+        } else {
+            keys.push(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    Ok(keys)
+}
 
 /// Width and height of one terminal cell in the SVG, in pixels.
 const CELL_W: f32 = 8.4;
@@ -168,6 +218,33 @@ mod tests {
         assert!(svg.contains(r##"fill="#cc6666""##), "{svg}");
         assert!(svg.contains(r##"fill="#81a2be""##), "{svg}");
         assert_eq!(to_text(&b), "<a&\n");
+    }
+
+    #[test]
+    fn keys_are_characters_and_names_in_angle_brackets() {
+        let codes: Vec<KeyCode> = parse_keys("m j<Enter><pgdn><lt>")
+            .unwrap()
+            .into_iter()
+            .map(|k| k.code)
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                KeyCode::Char('m'),
+                KeyCode::Char(' '),
+                KeyCode::Char('j'),
+                KeyCode::Enter,
+                KeyCode::PageDown,
+                KeyCode::Char('<'),
+            ]
+        );
+        assert_eq!(parse_keys("").unwrap(), []);
+        let e = parse_keys("<Return>").unwrap_err();
+        assert!(
+            e.contains("unknown key <Return>") && e.contains("<Enter>"),
+            "{e}"
+        );
+        assert!(parse_keys("a<Enter").unwrap_err().contains("<lt>"));
     }
 
     #[test]

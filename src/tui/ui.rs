@@ -8,6 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::app::{App, Mode, View};
 use super::keymap::{self, Action};
+use super::matrix::MAX_MARKS;
 use super::{overlay, views};
 
 /// The smallest terminal the workbench lays out for; below it, it says so instead.
@@ -17,6 +18,10 @@ pub const MIN_SIZE: (u16, u16) = (80, 24);
 /// layout (the table's page size and scroll offset).
 pub fn draw(frame: &mut Frame, app: &mut App) {
     let area = frame.area();
+    // Where things are is learnt anew by drawing them; nothing drawn, nothing to click.
+    app.matrix.table_area = None;
+    app.matrix.preview.list_area = None;
+    app.matrix.preview.content_area = None;
     if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
         too_small(frame, app, area);
         return;
@@ -83,6 +88,9 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
         if let Some(col) = m.sort() {
             parts.push(format!("sorted by {}", col.title().to_lowercase()));
         }
+        if !m.marks().is_empty() {
+            parts.push(format!("{}/{MAX_MARKS} marked", m.marks().len()));
+        }
         if parts.is_empty() {
             String::new()
         } else {
@@ -111,7 +119,7 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
             let room = left_area.width.saturating_sub(1) as usize;
             let mut spans = vec![Span::raw(" ")];
             let mut used = 1;
-            for b in keymap::bindings_for(app.view) {
+            for b in keymap::bindings_here(app.context()) {
                 if let Some(word) = b.hint {
                     let key = Span::styled(b.key_label(), t.key);
                     let text = Span::styled(format!(" {word}  "), t.dim);

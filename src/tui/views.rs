@@ -7,23 +7,33 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::app::{App, View};
-use super::keymap::{self, Action};
+use super::keymap::{self, Action, Pane};
 use super::matrix::{self, Column};
+use super::{diff, preview};
 
 /// The detail pane's narrowest width beside the table.
 const DETAIL_MIN_WIDTH: u16 = 48;
 /// Marks the selected row.
-const SELECTED: &str = "▶ ";
+const SELECTED: &str = "▶";
 /// Marks the header of the column the rows are sorted by.
 const SORTED: &str = "▲";
 /// Space between table columns.
 const SPACING: u16 = 1;
+/// Width of the first column: `▶` on the selected row, a marked variant's `A` or `B`
+/// (which wins on a row both selected and marked: the highlight shows the selection).
+const MARK_WIDTH: u16 = 1;
 /// Columns given up first when the table does not fit (their content is also in the variant ID).
 const DROP_ORDER: [Column; 3] = [Column::Role, Column::Node, Column::Profile];
 
 /// Draws the Matrix view into `area`: the table of variants and the selected one's details,
-/// beside it when there is room, below it otherwise.
+/// beside it when there is room, below it otherwise; or, when the focus is there, the file
+/// preview or the diff of the marked variants.
 pub fn matrix(frame: &mut Frame, app: &mut App, area: Rect) {
+    match app.matrix.pane {
+        Pane::Table => {}
+        Pane::Files | Pane::Preview => return preview::draw(frame, app, area),
+        Pane::Diff => return diff::draw(frame, app, area),
+    }
     let widths: Vec<u16> = Column::ALL
         .iter()
         .map(|c| {
@@ -38,8 +48,7 @@ pub fn matrix(frame: &mut Frame, app: &mut App, area: Rect) {
         .collect();
     let table_width = |cols: &[Column]| {
         let cells: u16 = cols.iter().map(|c| widths[c.index()]).sum();
-        let symbol = Span::raw(SELECTED).width() as u16;
-        cells + SPACING * (cols.len() as u16).saturating_sub(1) + symbol + 2
+        cells + MARK_WIDTH + SPACING * cols.len() as u16 + 2
     };
     let choices: Vec<Vec<Column>> = (0..=DROP_ORDER.len())
         .map(|n| {
@@ -82,24 +91,33 @@ pub fn matrix(frame: &mut Frame, app: &mut App, area: Rect) {
 fn table(frame: &mut Frame, app: &mut App, cols: &[Column], widths: &[u16], area: Rect) {
     let t = app.theme;
     let sorted = app.matrix.sort();
-    let header = Row::new(cols.iter().map(|c| {
+    let header = Row::new(std::iter::once(Cell::from("")).chain(cols.iter().map(|c| {
         let mark = if sorted == Some(*c) { SORTED } else { "" };
         Cell::from(format!("{}{mark}", c.title()))
-    }))
+    })))
     .style(t.header);
+    let selected = app.matrix.selected_index();
     let rows: Vec<Row> = app
         .matrix
         .shown()
-        .map(|r| {
-            Row::new(cols.iter().map(|c| {
+        .enumerate()
+        .map(|(i, r)| {
+            let label = app.matrix.mark_label(&r.variant.key());
+            let mark = match label {
+                Some(l) => Span::styled(l.to_string(), t.marked),
+                None if i == selected => Span::raw(SELECTED),
+                None => Span::raw(""),
+            };
+            let mark = Cell::from(mark);
+            Row::new(std::iter::once(mark).chain(cols.iter().map(|c| {
                 let text = r.cells[c.index()].as_str();
-                let style = if text == matrix::NOTHING {
-                    t.dim
-                } else {
-                    t.text
+                let style = match (label, text == matrix::NOTHING) {
+                    (Some(_), _) => t.marked,
+                    (None, true) => t.dim,
+                    (None, false) => t.text,
                 };
                 Cell::from(Span::styled(text.to_string(), style))
-            }))
+            })))
         })
         .collect();
     let empty = rows.is_empty();
@@ -110,7 +128,8 @@ fn table(frame: &mut Frame, app: &mut App, cols: &[Column], widths: &[u16], area
     );
     let table = Table::new(
         rows,
-        cols.iter().map(|c| Constraint::Length(widths[c.index()])),
+        std::iter::once(Constraint::Length(MARK_WIDTH))
+            .chain(cols.iter().map(|c| Constraint::Length(widths[c.index()]))),
     )
     .header(header)
     .column_spacing(SPACING)
@@ -119,8 +138,7 @@ fn table(frame: &mut Frame, app: &mut App, cols: &[Column], widths: &[u16], area
             .title(Span::styled(title, t.heading))
             .border_style(t.border),
     )
-    .row_highlight_style(t.selected)
-    .highlight_symbol(SELECTED);
+    .row_highlight_style(t.selected);
     // Rows visible: the area minus borders and header.
     let page = area.height.saturating_sub(3) as usize;
     app.matrix.page = page.max(1);
@@ -129,6 +147,13 @@ fn table(frame: &mut Frame, app: &mut App, cols: &[Column], widths: &[u16], area
         .with_selected((!empty).then_some(app.matrix.selected_index()));
     frame.render_stateful_widget(table, area, &mut state);
     app.matrix.offset = state.offset();
+    // The rows: inside the borders, below the header.
+    let inner = Block::bordered().inner(area);
+    app.matrix.table_area = Some(Rect {
+        y: inner.y.saturating_add(1),
+        height: inner.height.saturating_sub(1),
+        ..inner
+    });
     if empty && area.height > 4 && area.width > 4 {
         let hint = Paragraph::new(format!(
             "No variant matches \"{}\". Esc clears the filter.",
