@@ -2,7 +2,8 @@
 //! once their engines publish [`Event`]s.
 //!
 //! [`app`] holds the state and applies events, [`keymap`] is the one table of keys, [`ui`],
-//! [`views`] and [`overlay`] draw, [`terminal`] owns the terminal, and [`run`] ties them to the
+//! [`views`] and [`overlay`] draw, [`theme`] holds their styles ([`themes`] the shipped ones,
+//! [`theme_file`] their format), [`terminal`] owns the terminal, and [`run`] ties them to the
 //! terminal's input, the event bus and the signals that end the workbench.
 
 pub mod app;
@@ -12,6 +13,8 @@ pub mod overlay;
 pub mod screenshot;
 pub mod terminal;
 pub mod theme;
+pub mod theme_file;
+pub mod themes;
 pub mod ui;
 pub mod views;
 
