@@ -10,10 +10,13 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
+use crate::config::{self, ConfigError};
 use crate::matrix::{self, Variant};
 use crate::profile::{self, ProfileError, Profiles, display_path};
 use crate::render::{self, OWNED_DIRS, output};
-use crate::tui::{self, theme::Theme};
+use crate::tui;
+use crate::tui::theme_file::ThemeFile;
+use crate::tui::themes::{self, ThemeError};
 
 /// n3x: define a K3s edge cluster once, render every backend's files, build and boot it.
 ///
@@ -24,6 +27,11 @@ pub struct Cli {
     /// The profiles directory (default: ./profiles, or the nearest one above).
     #[arg(long, global = true, env = "N3X_PROFILES", value_name = "DIR")]
     pub profiles: Option<PathBuf>,
+    /// Colours of the workbench and screenshots: dark, light, high-contrast, a theme installed
+    /// as ~/.config/n3x/themes/NAME.yaml, or a path to a .yaml file. Without it: $N3X_THEME,
+    /// else `theme:` in ~/.config/n3x/config.yaml, else dark. NO_COLOR=1 turns colours off.
+    #[arg(long, global = true, value_name = "NAME|PATH", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub theme: Option<String>,
     /// What to do; without one, the full-screen workbench opens (on a terminal).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -167,6 +175,12 @@ impl From<ProfileError> for Failure {
     }
 }
 
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Self {
+        Failure::usage(e.to_string())
+    }
+}
+
 /// Parses the arguments, runs the command, prints errors, and returns the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -184,7 +198,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let cwd = std::env::current_dir()
         .map_err(|e| Failure::usage(format!("no current directory: {e}")))?;
     match cli.command {
-        None => workbench(cli.profiles.as_deref(), &cwd),
+        None => workbench(cli.profiles.as_deref(), cli.theme.as_deref(), &cwd),
         Some(Command::Validate(args)) => validate(cli.profiles.as_deref(), args, &cwd),
         Some(Command::List(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
@@ -196,26 +210,54 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Some(Command::Screenshot(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
-            screenshot(p, &args)
+            let theme = theme(cli.theme.as_deref(), &cwd)?;
+            screenshot(p, theme, &args)
         }
     }
 }
 
 /// The workbench, only on a terminal: without one it would write escape codes into a pipe or a
 /// file, so it refuses and names the commands that print plain text instead.
-fn workbench(explicit: Option<&Path>, cwd: &Path) -> Result<ExitCode, Failure> {
+fn workbench(
+    explicit: Option<&Path>,
+    theme_flag: Option<&str>,
+    cwd: &Path,
+) -> Result<ExitCode, Failure> {
     if !std::io::stdout().is_terminal() {
         return Err(Failure::usage(
             "the workbench needs a terminal and standard output is not one; use `n3x list` (a table) or `n3x list --json` (every detail) instead",
         ));
     }
     let p = load(explicit, cwd)?;
-    let theme = Theme::for_no_color(std::env::var_os("NO_COLOR").as_deref());
-    match tui::run(p, theme) {
+    let theme = theme(theme_flag, cwd)?;
+    match tui::run(p, theme.theme) {
         Ok(tui::Exit::Quit) => Ok(ExitCode::SUCCESS),
         Ok(tui::Exit::Signal(n)) => Ok(ExitCode::from(128 + n as u8)),
         Err(e) => Err(Failure::usage(format!("the terminal failed: {e}"))),
     }
+}
+
+/// The theme in use: chosen by `--theme`, `N3X_THEME`, `config.yaml` or the default, and
+/// replaced by [`tui::theme::Theme::monochrome`] when `NO_COLOR` is set.
+fn theme(flag: Option<&str>, cwd: &Path) -> Result<ThemeFile, Failure> {
+    let env = config::Env::from_process();
+    let choice = config::theme_choice(flag, &env, cwd)?;
+    let file = themes::load(
+        &choice.spec,
+        &choice.base,
+        config::themes_dir(&env).as_deref(),
+    )
+    .map_err(|e| match e {
+        // Say where a bad name or path came from; a bad file names itself.
+        ThemeError::Unknown { .. } | ThemeError::Read { .. } => {
+            Failure::usage(format!("{}{e}", choice.origin.prefix()))
+        }
+        ThemeError::Invalid(_) => Failure::usage(e.to_string()),
+    })?;
+    Ok(ThemeFile {
+        theme: file.theme.unless_no_color(env.no_color.as_deref()),
+        background: file.background,
+    })
 }
 
 fn load(explicit: Option<&Path>, cwd: &Path) -> Result<Profiles, Failure> {
@@ -452,7 +494,7 @@ fn render_check(p: &Profiles) -> Result<ExitCode, Failure> {
     Ok(ExitCode::from(1))
 }
 
-fn screenshot(p: Profiles, args: &ScreenshotArgs) -> Result<ExitCode, Failure> {
+fn screenshot(p: Profiles, theme: ThemeFile, args: &ScreenshotArgs) -> Result<ExitCode, Failure> {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     let press = |app: &mut tui::app::App, code| {
         app.handle(crate::event::Event::Key(KeyEvent::new(
@@ -472,8 +514,7 @@ fn screenshot(p: Profiles, args: &ScreenshotArgs) -> Result<ExitCode, Failure> {
         None => 0,
     };
     let keys = tui::screenshot::parse_keys(&args.keys).map_err(Failure::usage)?;
-    let theme = Theme::for_no_color(std::env::var_os("NO_COLOR").as_deref());
-    let mut app = tui::app::App::new(std::sync::Arc::new(p), theme);
+    let mut app = tui::app::App::new(std::sync::Arc::new(p), theme.theme);
     for _ in 0..rows {
         press(&mut app, KeyCode::Down);
     }
@@ -493,7 +534,7 @@ fn screenshot(p: Profiles, args: &ScreenshotArgs) -> Result<ExitCode, Failure> {
     let files = [
         render::RenderedFile {
             path: args.out.to_string_lossy().into_owned(),
-            contents: tui::screenshot::to_svg(&buffer),
+            contents: tui::screenshot::to_svg_on(&buffer, theme.background),
             mode: 0o644,
         },
         render::RenderedFile {

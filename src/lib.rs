@@ -5,12 +5,15 @@
 //! NixOS backend and the VM tests need. Same profiles, same bytes.
 //!
 //! Around the core, [`tui`] is the full-screen workbench and [`event`] the typed events it
-//! consumes (and engines will publish); [`cli`] ties the commands together.
+//! consumes (and engines will publish); [`config`] finds the user's settings and [`cli`] ties
+//! the commands together.
 
 pub mod build;
 pub mod cli;
+pub mod config;
 pub mod event;
 pub mod matrix;
 pub mod profile;
 pub mod render;
+pub mod suggest;
 pub mod tui;

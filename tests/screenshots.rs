@@ -9,22 +9,54 @@ use common::repo;
 
 fn n3x() -> Command {
     let mut cmd = Command::cargo_bin("n3x").unwrap();
+    // No user settings: no config directory, no theme or colour variables.
     cmd.current_dir(repo())
         .env_remove("N3X_PROFILES")
-        .env_remove("NO_COLOR");
+        .env_remove("NO_COLOR")
+        .env_remove("N3X_THEME")
+        .env("XDG_CONFIG_HOME", "/nonexistent/n3x-config");
     cmd
 }
 
-/// (view, size, variant, keys, file stem) exactly as screenshots/make.sh makes them.
-const SHOTS: [(&str, &str, &str, &str, &str); 7] = [
-    ("matrix", "120x40", "server-vlans-server-1", "", "matrix"),
-    ("builds", "120x40", "server-vlans-server-1", "", "builds"),
-    ("cluster", "120x40", "server-vlans-server-1", "", "cluster"),
-    ("tests", "120x40", "server-vlans-server-1", "", "tests"),
+/// (view, size, variant, theme, keys, file stem) exactly as screenshots/make.sh makes them.
+const SHOTS: [(&str, &str, &str, &str, &str, &str); 9] = [
+    (
+        "matrix",
+        "120x40",
+        "server-vlans-server-1",
+        "dark",
+        "",
+        "matrix",
+    ),
+    (
+        "builds",
+        "120x40",
+        "server-vlans-server-1",
+        "dark",
+        "",
+        "builds",
+    ),
+    (
+        "cluster",
+        "120x40",
+        "server-vlans-server-1",
+        "dark",
+        "",
+        "cluster",
+    ),
+    (
+        "tests",
+        "120x40",
+        "server-vlans-server-1",
+        "dark",
+        "",
+        "tests",
+    ),
     (
         "matrix",
         "80x24",
         "server-bonding-vlans-server-2",
+        "dark",
         "",
         "matrix-80x24",
     ),
@@ -32,6 +64,7 @@ const SHOTS: [(&str, &str, &str, &str, &str); 7] = [
         "matrix",
         "120x40",
         "server-vlans-server-1",
+        "dark",
         "<Enter>jjjjjj",
         "matrix-preview",
     ),
@@ -39,19 +72,38 @@ const SHOTS: [(&str, &str, &str, &str, &str); 7] = [
         "matrix",
         "120x40",
         "server-vlans-server-1",
+        "dark",
         "mjjmd",
         "matrix-diff",
+    ),
+    (
+        "matrix",
+        "120x40",
+        "server-vlans-server-1",
+        "light",
+        "",
+        "matrix-light",
+    ),
+    (
+        "matrix",
+        "120x40",
+        "server-vlans-server-1",
+        "high-contrast",
+        "",
+        "matrix-high-contrast",
     ),
 ];
 
 #[test]
 fn committed_screenshots_show_the_current_views() {
     let dir = tempfile::TempDir::new().unwrap();
-    for (view, size, variant, keys, stem) in SHOTS {
+    for (view, size, variant, theme, keys, stem) in SHOTS {
         let svg = dir.path().join(format!("{stem}.svg"));
         n3x()
             .args([
                 "screenshot",
+                "--theme",
+                theme,
                 "--view",
                 view,
                 "--size",

@@ -66,15 +66,21 @@ pub enum ProfileError {
     Invalid(Vec<Problem>),
 }
 
-fn list(problems: &[Problem]) -> String {
+/// Problems one after the other, each after the first starting with `error: ` (the command line
+/// prefixes the first line with it, so every problem gets one).
+pub fn join(problems: &[Problem]) -> String {
     let mut out = String::new();
     for (i, p) in problems.iter().enumerate() {
         if i > 0 {
-            // The command line prefixes the first line with "error: "; every problem gets one.
             out.push_str("\nerror: ");
         }
         out.push_str(&p.to_string());
     }
+    out
+}
+
+fn list(problems: &[Problem]) -> String {
+    let mut out = join(problems);
     let n = problems.len();
     out.push_str(&format!(
         "\n{n} problem{} found; nothing was written.",

@@ -260,7 +260,11 @@ fn read_yaml<T: DeserializeOwned>(
 
 /// Turns a YAML/serde error into a problem with a position and a fix. `doc` is the parsed
 /// document when the syntax is fine, to quote the offending value.
-fn yaml_problem(file: &Path, err: &serde_yaml::Error, doc: Option<&serde_yaml::Value>) -> Problem {
+pub(crate) fn yaml_problem(
+    file: &Path,
+    err: &serde_yaml::Error,
+    doc: Option<&serde_yaml::Value>,
+) -> Problem {
     let mut position = err.location().map(|l| (l.line(), l.column()));
     let mut message = err.to_string();
     // "did not find expected ',' or ']' at line 9 column 7, while parsing a flow sequence at

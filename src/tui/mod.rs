@@ -3,8 +3,9 @@
 //!
 //! [`app`] holds the state and applies events (`focus` says what they mean in each pane of the
 //! Matrix view), [`keymap`] is the one table of keys, [`ui`], [`views`], [`preview`], [`diff`]
-//! and [`overlay`] draw ([`pane`] and [`tint`] help them), [`terminal`] owns the terminal, and
-//! [`run`] ties them to the terminal's input, the event bus and the signals that end the
+//! and [`overlay`] draw ([`pane`] and [`tint`] help them), [`theme`] holds their styles
+//! ([`themes`] the shipped ones, [`theme_file`] their format), [`terminal`] owns the terminal,
+//! and [`run`] ties them to the terminal's input, the event bus and the signals that end the
 //! workbench.
 
 pub mod app;
@@ -19,6 +20,8 @@ pub mod preview;
 pub mod screenshot;
 pub mod terminal;
 pub mod theme;
+pub mod theme_file;
+pub mod themes;
 pub mod tint;
 pub mod ui;
 pub mod views;

@@ -1,15 +1,16 @@
 //! Screenshots made by the program itself: a view drawn headlessly on ratatui's TestBackend,
-//! written as an SVG image (colours and all) and as plain text.
+//! written as an SVG image (colours and all) and as plain text. The image shows the terminal a
+//! theme is made for: light themes on a light background, dark ones on a dark one.
 
 use std::fmt::Write;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 
 use super::app::App;
+use super::theme_file::Background;
 use super::ui;
 
 /// The named keys `--keys` understands, as written between `<` and `>`.
@@ -64,13 +65,36 @@ pub fn parse_keys(text: &str) -> Result<Vec<KeyEvent>, String> {
 /// Width and height of one terminal cell in the SVG, in pixels.
 const CELL_W: f32 = 8.4;
 const CELL_H: f32 = 17.0;
-const DEFAULT_FG: &str = "#c5c8c6";
-const DEFAULT_BG: &str = "#1d1f21";
+
+/// The default colours of the terminal a screenshot shows (what `Color::Reset` looks like).
+#[derive(Debug, Clone, Copy)]
+struct Backdrop {
+    fg: &'static str,
+    bg: &'static str,
+}
+
+const DARK: Backdrop = Backdrop {
+    fg: "#c5c8c6",
+    bg: "#1d1f21",
+};
+const LIGHT: Backdrop = Backdrop {
+    fg: "#1d1f21",
+    bg: "#fafafa",
+};
+
+impl Backdrop {
+    fn for_background(background: Background) -> Backdrop {
+        match background {
+            Background::Dark => DARK,
+            Background::Light => LIGHT,
+        }
+    }
+}
 
 /// Draws the app's current view at `width`×`height` cells.
 pub fn capture(app: &mut App, width: u16, height: u16) -> Buffer {
-    let mut terminal =
-        Terminal::new(TestBackend::new(width, height)).expect("a test backend never fails");
+    let mut terminal = ratatui::Terminal::new(TestBackend::new(width, height))
+        .expect("a test backend never fails");
     terminal
         .draw(|frame| ui::draw(frame, app))
         .expect("a test backend never fails");
@@ -142,8 +166,15 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// The screen as an SVG image.
+/// The screen as an SVG image on a dark terminal.
 pub fn to_svg(buffer: &Buffer) -> String {
+    to_svg_on(buffer, Background::Dark)
+}
+
+/// The screen as an SVG image on a terminal with the given background (the one the theme in
+/// use is made for).
+pub fn to_svg_on(buffer: &Buffer, background: Background) -> String {
+    let term = Backdrop::for_background(background);
     let (w, h) = (buffer.area.width, buffer.area.height);
     let mut svg = String::new();
     let _ = writeln!(
@@ -156,14 +187,15 @@ pub fn to_svg(buffer: &Buffer) -> String {
     );
     let _ = writeln!(
         svg,
-        r#"<rect width="100%" height="100%" fill="{DEFAULT_BG}"/>"#
+        r#"<rect width="100%" height="100%" fill="{}"/>"#,
+        term.bg
     );
     for y in 0..h {
         let top = f32::from(y) * CELL_H;
         for x in 0..w {
             let cell = &buffer[(x, y)];
-            let (fg, bg) = colours(cell.fg, cell.bg, cell.modifier);
-            if bg != DEFAULT_BG {
+            let (fg, bg) = colours(term, cell.fg, cell.bg, cell.modifier);
+            if bg != term.bg {
                 let _ = writeln!(
                     svg,
                     r#"<rect x="{:.1}" y="{top:.1}" width="{CELL_W:.1}" height="{CELL_H:.1}" fill="{bg}"/>"#,
@@ -194,8 +226,8 @@ pub fn to_svg(buffer: &Buffer) -> String {
     svg
 }
 
-fn colours(fg: Color, bg: Color, modifier: Modifier) -> (String, String) {
-    let (fg, bg) = (hex(fg, DEFAULT_FG), hex(bg, DEFAULT_BG));
+fn colours(term: Backdrop, fg: Color, bg: Color, modifier: Modifier) -> (String, String) {
+    let (fg, bg) = (hex(fg, term.fg), hex(bg, term.bg));
     if modifier.contains(Modifier::REVERSED) {
         (bg, fg)
     } else {
@@ -249,9 +281,22 @@ mod tests {
 
     #[test]
     fn reversed_cells_swap_colours() {
-        let (fg, bg) = colours(Color::Reset, Color::Reset, Modifier::REVERSED);
-        assert_eq!((fg.as_str(), bg.as_str()), (DEFAULT_BG, DEFAULT_FG));
+        let (fg, bg) = colours(DARK, Color::Reset, Color::Reset, Modifier::REVERSED);
+        assert_eq!((fg.as_str(), bg.as_str()), (DARK.bg, DARK.fg));
         assert_eq!(hex(Color::Indexed(196), "x"), "#ff0000");
         assert_eq!(hex(Color::Indexed(244), "x"), "#808080");
+    }
+
+    #[test]
+    fn a_light_theme_is_shown_on_a_light_terminal() {
+        let mut b = Buffer::empty(Rect::new(0, 0, 2, 1));
+        b.set_string(0, 0, "ab", Style::new());
+        let dark = to_svg(&b);
+        let light = to_svg_on(&b, Background::Light);
+        assert!(dark.contains(r##"<rect width="100%" height="100%" fill="#1d1f21"/>"##));
+        assert!(light.contains(r##"<rect width="100%" height="100%" fill="#fafafa"/>"##));
+        // Default-coloured text is dark on the light terminal, light on the dark one.
+        assert!(light.contains(r##"fill="#1d1f21">a</text>"##), "{light}");
+        assert!(dark.contains(r##"fill="#c5c8c6">a</text>"##), "{dark}");
     }
 }

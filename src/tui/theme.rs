@@ -1,4 +1,6 @@
-//! Styles of the workbench, in one place.
+//! Styles of the workbench, in one place. The shipped themes are files under `themes/`
+//! (read by [`super::theme_file`], found by [`super::themes`]); `themes/dark.yaml` is
+//! [`Theme::dark`], written out.
 
 use ratatui::style::{Color, Modifier, Style};
 
@@ -122,9 +124,15 @@ impl Theme {
     /// [`Theme::monochrome`] when `NO_COLOR` holds a non-empty value (see no-color.org),
     /// [`Theme::dark`] otherwise.
     pub fn for_no_color(no_color: Option<&std::ffi::OsStr>) -> Theme {
+        Theme::dark().unless_no_color(no_color)
+    }
+
+    /// This theme, or [`Theme::monochrome`] when `NO_COLOR` holds a non-empty value: no
+    /// colours then, whatever theme was chosen.
+    pub fn unless_no_color(self, no_color: Option<&std::ffi::OsStr>) -> Theme {
         match no_color {
             Some(v) if !v.is_empty() => Theme::monochrome(),
-            _ => Theme::dark(),
+            _ => self,
         }
     }
 }
