@@ -325,6 +325,9 @@ pub fn steps(v: &Variant, state: &Path, k3s: &K3sSource) -> std::io::Result<Vec<
             format!("--include={}", PACKAGES.join(",")),
             // The kernel comes without Debian's initramfs: the image boots n3x's small one.
             "--essential-hook=mkdir -p \"$1/etc/initramfs-tools\" && echo update_initramfs=no > \"$1/etc/initramfs-tools/update-initramfs.conf\"".into(),
+            // Keep that file when initramfs-tools installs its own, without asking.
+            "--dpkgopt=force-confold".into(),
+            "--dpkgopt=force-confdef".into(),
         ];
         argv.extend(
             EXCLUDES
