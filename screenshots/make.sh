@@ -15,3 +15,5 @@ done
 # The file preview (15-eth1.network of server-vlans-server-1) and the diff of two marked variants.
 "${n3x[@]}" screenshot --theme dark --view matrix --size 120x40 --variant server-vlans-server-1 --keys '<Enter>jjjjjj' --out screenshots/matrix-preview.svg
 "${n3x[@]}" screenshot --theme dark --view matrix --size 120x40 --variant server-vlans-server-1 --keys 'mjjmd' --out screenshots/matrix-diff.svg
+# The profile editor with an edit (VLAN 200 -> 201) and what it does to the rendered files.
+"${n3x[@]}" screenshot --theme dark --view matrix --size 120x40 --variant server-vlans-server-1 --keys 'e<Down><Down><Down><Down><Down><Down><Down><Down><End><BS>1' --out screenshots/editor.svg

@@ -19,7 +19,7 @@ fn n3x() -> Command {
 }
 
 /// (view, size, variant, theme, keys, file stem) exactly as screenshots/make.sh makes them.
-const SHOTS: [(&str, &str, &str, &str, &str, &str); 9] = [
+const SHOTS: [(&str, &str, &str, &str, &str, &str); 10] = [
     (
         "matrix",
         "120x40",

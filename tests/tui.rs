@@ -45,9 +45,24 @@ fn diffing(a: &mut App) {
     keys(a, "jjjjjmjjmd");
 }
 
+/// The profile editor on profiles/network/vlans.yaml (the profile of server-vlans-server-1).
+fn editing(a: &mut App) {
+    keys(a, "jjjjje");
+    assert_eq!(a.mode, Mode::Edit);
+}
+
+/// The editor with a typo on line 9 (`vlan: 200x`).
+fn editing_with_a_typo(a: &mut App) {
+    editing(a);
+    keys(a, "<Down><Down><Down><Down><Down><Down><Down><Down><End>x");
+}
+
 /// The workbench with the keys going to `here`.
 fn app_in(here: Context) -> App {
     let mut a = app();
+    if here.editing {
+        editing(&mut a);
+    }
     match here.pane {
         Some(Pane::Files) => previewing(&mut a),
         Some(Pane::Preview) => keys(&mut a, "jjjjj<Enter><Enter>"),
@@ -206,7 +221,14 @@ fn the_help_overlay_lists_every_key_of_the_view_and_pane() {
         let view = here.view;
         for (w, h) in [(80, 24), (120, 40)] {
             let mut a = app_in(here);
-            press(&mut a, KeyCode::Char('?'));
+            press(
+                &mut a,
+                if here.editing {
+                    KeyCode::F(1)
+                } else {
+                    KeyCode::Char('?')
+                },
+            );
             assert_eq!(a.mode, Mode::Help);
             let lines = screen(&draw(&mut a, w, h));
             let text = lines.join("\n");
@@ -242,7 +264,14 @@ fn the_help_overlay_lists_every_key_of_the_view_and_pane() {
 
 #[test]
 fn no_size_panics_or_draws_outside_the_screen() {
-    let setups: [fn(&mut App); 10] = [
+    let setups: [fn(&mut App); 14] = [
+        editing,
+        editing_with_a_typo,
+        |a| {
+            editing_with_a_typo(a);
+            press(a, KeyCode::Esc);
+        },
+        |a| press(a, KeyCode::Char('E')),
         |_| {},
         |a| press(a, KeyCode::Char('?')),
         |a| press(a, KeyCode::Char(':')),
@@ -274,6 +303,35 @@ fn no_size_panics_or_draws_outside_the_screen() {
             }
         }
     }
+}
+
+#[test]
+fn editor_80x24() {
+    let mut a = app();
+    editing(&mut a);
+    insta::assert_snapshot!(draw(&mut a, 80, 24).backend());
+}
+
+#[test]
+fn editor_with_a_problem_120x40() {
+    let mut a = app();
+    editing_with_a_typo(&mut a);
+    insta::assert_snapshot!(draw(&mut a, 120, 40).backend());
+}
+
+#[test]
+fn editor_asks_before_closing_unsaved_work_120x40() {
+    let mut a = app();
+    editing_with_a_typo(&mut a);
+    press(&mut a, KeyCode::Esc);
+    insta::assert_snapshot!(draw(&mut a, 120, 40).backend());
+}
+
+#[test]
+fn file_chooser_80x24() {
+    let mut a = app();
+    keys(&mut a, "Enet");
+    insta::assert_snapshot!(draw(&mut a, 80, 24).backend());
 }
 
 #[test]

@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::editor::{Editor, Outcome as EditorOutcome};
 use super::keymap::{self, Action, Binding, Context};
 use super::matrix::MatrixState;
 use super::theme::Theme;
 use crate::event::Event;
-use crate::profile::Profiles;
+use crate::profile::{self, Profiles};
 
 /// The views of the workbench, in tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +59,10 @@ pub enum Mode {
     Help,
     /// The command palette is open.
     Palette,
+    /// The profile editor is open and takes the keys.
+    Edit,
+    /// Choosing a profile file to edit.
+    Choose,
 }
 
 /// What the runner must do after an event.
@@ -109,6 +114,27 @@ pub struct Palette {
     pub selected: usize,
 }
 
+/// The list of profile files to choose one to edit from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Chooser {
+    /// Every profile file.
+    pub files: Vec<std::path::PathBuf>,
+    /// What was typed to narrow them.
+    pub query: String,
+    /// Index into the matching files.
+    pub selected: usize,
+}
+
+impl Chooser {
+    /// The files matching the typed query, in order.
+    pub fn matches(&self) -> Vec<&std::path::PathBuf> {
+        self.files
+            .iter()
+            .filter(|f| keymap::fuzzy_score(&self.query, &f.to_string_lossy()).is_some())
+            .collect()
+    }
+}
+
 /// The whole state of the workbench.
 #[derive(Debug, Clone)]
 pub struct App {
@@ -125,6 +151,10 @@ pub struct App {
     pub palette: Palette,
     /// The last thing worth telling the user, until the next key.
     pub message: Option<Message>,
+    /// The profile editor, while a file is open.
+    pub editor: Option<Editor>,
+    /// The profile file chooser's state.
+    pub chooser: Chooser,
 }
 
 impl App {
@@ -138,6 +168,8 @@ impl App {
             mode: Mode::Normal,
             palette: Palette::default(),
             message: None,
+            editor: None,
+            chooser: Chooser::default(),
         }
     }
 
@@ -148,7 +180,11 @@ impl App {
 
     /// Where the keys go now: the view and, in the Matrix view, the focused pane.
     pub fn context(&self) -> Context {
-        Context::new(self.view, self.matrix.pane)
+        if self.editor.is_some() {
+            Context::editor(self.view)
+        } else {
+            Context::new(self.view, self.matrix.pane)
+        }
     }
 
     /// Applies one event.
@@ -202,10 +238,19 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return Update::NOTHING;
         }
-        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        let ctrl_c =
+            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl_c && self.editor.is_none() {
             return self.perform(Action::Quit);
         }
         match self.mode {
+            Mode::Edit => self.editor_key(key),
+            // Ctrl-C in the editor's help still asks about unsaved work.
+            Mode::Help if ctrl_c => {
+                self.mode = Mode::Edit;
+                self.editor_key(key)
+            }
+            Mode::Choose => self.choose_key(key),
             Mode::Normal => {
                 let had_message = self.message.take().is_some();
                 match keymap::action_for_key(self.context(), &key) {
@@ -217,8 +262,12 @@ impl App {
                 }
             }
             Mode::Help => match key.code {
-                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') => {
-                    self.mode = Mode::Normal;
+                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::F(1) => {
+                    self.mode = if self.editor.is_some() {
+                        Mode::Edit
+                    } else {
+                        Mode::Normal
+                    };
                     Update::REDRAW
                 }
                 _ => Update::NOTHING,
@@ -334,8 +383,150 @@ impl App {
             | Action::Diff => return self.matrix_action(action),
             // A click needs its position: `handle` takes it to `click`.
             Action::Click => return Update::NOTHING,
+            Action::Edit => return self.edit_selected(),
+            Action::EditFile => {
+                self.chooser = Chooser {
+                    files: profile::profile_files(&self.profiles.root)
+                        .iter()
+                        .map(|f| profile::display_path(f))
+                        .collect(),
+                    ..Chooser::default()
+                };
+                self.mode = Mode::Choose;
+            }
+            // The editor's own keys reach it through `editor_key`.
+            Action::Save
+            | Action::SaveRender
+            | Action::Undo
+            | Action::Redo
+            | Action::NextProblem
+            | Action::PrevProblem
+            | Action::PreviewDown
+            | Action::PreviewUp
+            | Action::CloseEditor
+            | Action::QuitEditor => return Update::NOTHING,
         }
         Update::REDRAW
+    }
+
+    /// Opens the network profile of the selected variant (its machine's file for variants
+    /// without one) in the editor.
+    fn edit_selected(&mut self) -> Update {
+        let Some(v) = self.matrix.selected_variant() else {
+            return Update::NOTHING;
+        };
+        let root = self.profiles.root.clone();
+        let file = match &v.profile {
+            Some(name) => profile::profile_files(&root)
+                .into_iter()
+                .find(|f| f.file_stem().is_some_and(|s| s == name.as_str()))
+                .unwrap_or_else(|| self.profiles.network_file(name)),
+            None => root.join(profile::MACHINES_FILE),
+        };
+        self.open_editor(&file)
+    }
+
+    /// Opens `file` in the editor.
+    pub fn open_editor(&mut self, file: &std::path::Path) -> Update {
+        let root = self.profiles.root.clone();
+        let file = if file.is_absolute() {
+            file.to_path_buf()
+        } else {
+            std::env::current_dir()
+                .map(|d| d.join(file))
+                .unwrap_or_else(|_| file.to_path_buf())
+        };
+        // The editor compares paths with the ones profile loading builds from the root.
+        let file = profile::profile_files(&root)
+            .into_iter()
+            .find(|f| same_file(f, &file))
+            .unwrap_or(file);
+        match Editor::open(&root, &file) {
+            Ok(editor) => {
+                self.editor = Some(editor);
+                self.mode = Mode::Edit;
+            }
+            Err(e) => {
+                self.message = Some(Message {
+                    text: format!(
+                        "cannot open {}: {e}",
+                        profile::display_path(&file).display()
+                    ),
+                    error: true,
+                });
+            }
+        }
+        Update::REDRAW
+    }
+
+    fn editor_key(&mut self, key: KeyEvent) -> Update {
+        let Some(editor) = self.editor.as_mut() else {
+            self.mode = Mode::Normal;
+            return Update::REDRAW;
+        };
+        let reload = Update {
+            redraw: true,
+            request: Some(Request::ReloadProfiles),
+        };
+        match editor.key(key) {
+            EditorOutcome::Nothing => Update::NOTHING,
+            EditorOutcome::Redraw => Update::REDRAW,
+            EditorOutcome::Help => {
+                self.mode = Mode::Help;
+                Update::REDRAW
+            }
+            EditorOutcome::Saved => reload,
+            EditorOutcome::Close { saved } => {
+                let shown = editor.shown_path();
+                self.editor = None;
+                self.mode = Mode::Normal;
+                self.message = Some(Message {
+                    text: format!("closed {}", shown.display()),
+                    error: false,
+                });
+                if saved { reload } else { Update::REDRAW }
+            }
+            EditorOutcome::Quit => Update {
+                redraw: false,
+                request: Some(Request::Quit),
+            },
+        }
+    }
+
+    fn choose_key(&mut self, key: KeyEvent) -> Update {
+        let count = self.chooser.matches().len();
+        match key.code {
+            KeyCode::Esc => self.mode = Mode::Normal,
+            KeyCode::Enter => {
+                self.mode = Mode::Normal;
+                if let Some(file) = self.chooser.matches().get(self.chooser.selected) {
+                    let file = (*file).clone();
+                    return self.open_editor(&file);
+                }
+            }
+            KeyCode::Up => self.chooser.selected = self.chooser.selected.saturating_sub(1),
+            KeyCode::Down => {
+                self.chooser.selected = (self.chooser.selected + 1).min(count.saturating_sub(1))
+            }
+            KeyCode::Backspace => {
+                self.chooser.query.pop();
+                self.chooser.selected = 0;
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.chooser.query.push(c);
+                self.chooser.selected = 0;
+            }
+            _ => return Update::NOTHING,
+        }
+        Update::REDRAW
+    }
+}
+
+/// Whether two paths name the same file (comparing canonical paths when both exist).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
     }
 }
 
@@ -690,5 +881,74 @@ mod tests {
         // The next key clears the message.
         press(&mut a, KeyCode::Char('x'));
         assert!(a.message.is_none());
+    }
+
+    #[test]
+    fn e_edits_the_variants_profile_where_keys_are_text_until_esc() {
+        let mut a = app();
+        for _ in 0..5 {
+            press(&mut a, KeyCode::Char('j'));
+        }
+        assert_eq!(
+            a.matrix.selected_variant().unwrap().key(),
+            "server-vlans-server-1@qemuamd64"
+        );
+        press(&mut a, KeyCode::Char('e'));
+        assert_eq!(a.mode, Mode::Edit);
+        let editor = a.editor.as_ref().unwrap();
+        assert!(editor.path().ends_with("profiles/network/vlans.yaml"));
+        assert!(a.context().editing);
+        // `q` is text here, not quit.
+        assert_eq!(press(&mut a, KeyCode::Char('q')).request, None);
+        assert!(a.editor.as_ref().unwrap().is_modified());
+        // Ctrl-C asks first; `d` discards and quits.
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(a.handle(Event::Key(ctrl_c)).request, None);
+        assert!(a.editor.as_ref().unwrap().prompt.is_some());
+        assert_eq!(
+            press(&mut a, KeyCode::Char('d')).request,
+            Some(Request::Quit)
+        );
+    }
+
+    #[test]
+    fn f1_shows_the_editors_keys_and_esc_returns_to_the_text() {
+        let mut a = app();
+        press(&mut a, KeyCode::Char('e'));
+        assert!(
+            a.editor
+                .as_ref()
+                .unwrap()
+                .path()
+                .ends_with("profiles/machines.yaml"),
+            "a base image has no network profile: its machine's file opens"
+        );
+        press(&mut a, KeyCode::F(1));
+        assert_eq!(a.mode, Mode::Help);
+        press(&mut a, KeyCode::Esc);
+        assert_eq!(a.mode, Mode::Edit);
+        // Unmodified, Esc closes at once.
+        press(&mut a, KeyCode::Esc);
+        assert_eq!(a.mode, Mode::Normal);
+        assert!(a.editor.is_none());
+    }
+
+    #[test]
+    fn the_chooser_narrows_the_profile_files_and_opens_one() {
+        let mut a = app();
+        press(&mut a, KeyCode::Char('E'));
+        assert_eq!(a.mode, Mode::Choose);
+        assert_eq!(a.chooser.matches().len(), 8, "{:?}", a.chooser.files);
+        type_text(&mut a, "clus");
+        assert_eq!(a.chooser.matches().len(), 1);
+        press(&mut a, KeyCode::Enter);
+        assert_eq!(a.mode, Mode::Edit);
+        assert!(
+            a.editor
+                .as_ref()
+                .unwrap()
+                .path()
+                .ends_with("profiles/cluster.yaml")
+        );
     }
 }

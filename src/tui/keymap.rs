@@ -60,6 +60,30 @@ pub enum Action {
     Diff,
     /// Select what the mouse clicked (a variant, a file) or focus the pane it clicked.
     Click,
+    /// Edit the profile file behind the selected variant (its network profile).
+    Edit,
+    /// Choose any profile file to edit.
+    EditFile,
+    /// Editor: save the file.
+    Save,
+    /// Editor: save the file and write the rendered kas/ and nixos/ trees.
+    SaveRender,
+    /// Editor: take back the last change.
+    Undo,
+    /// Editor: redo what was taken back.
+    Redo,
+    /// Editor: go to the next line with a problem.
+    NextProblem,
+    /// Editor: go to the previous line with a problem.
+    PrevProblem,
+    /// Editor: scroll the problems and rendered changes down.
+    PreviewDown,
+    /// Editor: scroll the problems and rendered changes up.
+    PreviewUp,
+    /// Editor: close the file (asks when there are unsaved changes).
+    CloseEditor,
+    /// Editor: quit n3x (asks when there are unsaved changes).
+    QuitEditor,
 }
 
 /// The parts of the Matrix view that take the keys in turn.
@@ -91,13 +115,16 @@ impl Pane {
     }
 }
 
-/// Where the keys go: the view on screen and, in the Matrix view, the pane in focus.
+/// Where the keys go: the view on screen and, in the Matrix view, the pane in focus; or the
+/// profile editor, which takes every key while it is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Context {
     /// The view on screen.
     pub view: View,
     /// The focused pane, in the view that has panes (the Matrix view).
     pub pane: Option<Pane>,
+    /// The profile editor is open and has the keys.
+    pub editing: bool,
 }
 
 impl Context {
@@ -106,6 +133,16 @@ impl Context {
         Context {
             view,
             pane: (view == View::Matrix).then_some(pane),
+            editing: false,
+        }
+    }
+
+    /// The profile editor, open over `view`.
+    pub fn editor(view: View) -> Context {
+        Context {
+            view,
+            pane: None,
+            editing: true,
         }
     }
 
@@ -117,11 +154,15 @@ impl Context {
                 View::Matrix => Pane::ALL.map(|p| Context::new(view, p)).to_vec(),
                 _ => vec![Context::new(view, Pane::Table)],
             })
+            .chain(std::iter::once(Context::editor(View::Matrix)))
             .collect()
     }
 
     /// The name of the place, e.g. `Matrix view · file list`.
     pub fn title(self) -> String {
+        if self.editing {
+            return "Profile editor".into();
+        }
         match self.pane {
             Some(Pane::Table) | None => format!("{} view", self.view.title()),
             Some(pane) => format!("{} view · {}", self.view.title(), pane.title()),
@@ -151,6 +192,8 @@ pub enum Scope {
     View(View),
     /// Only while this pane of the Matrix view has the focus.
     Pane(Pane),
+    /// Only in the profile editor (where no other binding applies: keys are text there).
+    Editor,
 }
 
 /// One row of the keymap: an action, what triggers it, and what it does in words.
@@ -357,6 +400,20 @@ pub const BINDINGS: &[Binding] = &[
         hint: Some("diff"),
     },
     Binding {
+        action: Action::Edit,
+        scope: TABLE,
+        triggers: &[ch('e')],
+        description: "Edit variant's profile",
+        hint: Some("edit"),
+    },
+    Binding {
+        action: Action::EditFile,
+        scope: TABLE,
+        triggers: &[ch('E')],
+        description: "Edit a profile file…",
+        hint: None,
+    },
+    Binding {
         action: Action::Click,
         scope: TABLE,
         triggers: &[Trigger::Click],
@@ -547,6 +604,99 @@ pub const BINDINGS: &[Binding] = &[
     },
 ];
 
+const CTRL: KeyModifiers = KeyModifiers::CONTROL;
+const ALT: KeyModifiers = KeyModifiers::ALT;
+
+/// The profile editor's keys (every other key edits the text).
+const EDITOR_BINDINGS: &[Binding] = &[
+    Binding {
+        action: Action::Save,
+        scope: Scope::Editor,
+        triggers: &[Trigger::Key(KeyCode::Char('s'), CTRL)],
+        description: "Save (asks when it has problems)",
+        hint: Some("save"),
+    },
+    Binding {
+        action: Action::SaveRender,
+        scope: Scope::Editor,
+        triggers: &[Trigger::Key(KeyCode::Char('r'), CTRL)],
+        description: "Save and write kas/ and nixos/",
+        hint: Some("save+render"),
+    },
+    Binding {
+        action: Action::Undo,
+        scope: Scope::Editor,
+        triggers: &[Trigger::Key(KeyCode::Char('z'), CTRL)],
+        description: "Undo",
+        hint: Some("undo"),
+    },
+    Binding {
+        action: Action::Redo,
+        scope: Scope::Editor,
+        triggers: &[Trigger::Key(KeyCode::Char('y'), CTRL)],
+        description: "Redo",
+        hint: Some("redo"),
+    },
+    Binding {
+        action: Action::NextProblem,
+        scope: Scope::Editor,
+        triggers: &[key(KeyCode::F(8)), Trigger::Key(KeyCode::Char('n'), ALT)],
+        description: "Next problem line",
+        hint: Some("next problem"),
+    },
+    Binding {
+        action: Action::PrevProblem,
+        scope: Scope::Editor,
+        triggers: &[
+            Trigger::Key(KeyCode::F(8), KeyModifiers::SHIFT),
+            Trigger::Key(KeyCode::Char('p'), ALT),
+        ],
+        description: "Previous problem line",
+        hint: None,
+    },
+    Binding {
+        action: Action::PreviewDown,
+        scope: Scope::Editor,
+        triggers: &[
+            Trigger::Key(KeyCode::Down, ALT),
+            Trigger::Key(KeyCode::Char('j'), ALT),
+        ],
+        description: "Scroll problems/changes down",
+        hint: None,
+    },
+    Binding {
+        action: Action::PreviewUp,
+        scope: Scope::Editor,
+        triggers: &[
+            Trigger::Key(KeyCode::Up, ALT),
+            Trigger::Key(KeyCode::Char('k'), ALT),
+        ],
+        description: "Scroll problems/changes up",
+        hint: None,
+    },
+    Binding {
+        action: Action::Help,
+        scope: Scope::Editor,
+        triggers: &[key(KeyCode::F(1))],
+        description: "These keys",
+        hint: Some("keys"),
+    },
+    Binding {
+        action: Action::CloseEditor,
+        scope: Scope::Editor,
+        triggers: &[key(KeyCode::Esc), Trigger::Key(KeyCode::Char('q'), CTRL)],
+        description: "Close (asks when unsaved)",
+        hint: Some("close"),
+    },
+    Binding {
+        action: Action::QuitEditor,
+        scope: Scope::Editor,
+        triggers: &[Trigger::Key(KeyCode::Char('c'), CTRL)],
+        description: "Quit n3x (asks when unsaved)",
+        hint: None,
+    },
+];
+
 impl Binding {
     /// Whether the binding applies anywhere in `view` (in any of its panes).
     pub fn applies_in(&self, view: View) -> bool {
@@ -554,12 +704,17 @@ impl Binding {
             Scope::Global => true,
             Scope::View(v) => v == view,
             Scope::Pane(_) => view == View::Matrix,
+            Scope::Editor => false,
         }
     }
 
     /// Whether the binding applies right now, in `here`.
     pub fn applies_here(&self, here: Context) -> bool {
+        if here.editing {
+            return self.scope == Scope::Editor;
+        }
         match self.scope {
+            Scope::Editor => false,
             Scope::Global => true,
             Scope::View(v) => v == here.view,
             Scope::Pane(p) => here.pane == Some(p),
@@ -586,12 +741,17 @@ impl Binding {
 
 /// The bindings that apply anywhere in `view`, global ones first, in table order.
 pub fn bindings_for(view: View) -> impl Iterator<Item = &'static Binding> {
-    BINDINGS.iter().filter(move |b| b.applies_in(view))
+    all_bindings().filter(move |b| b.applies_in(view))
+}
+
+/// Every binding, the editor's last.
+pub fn all_bindings() -> impl Iterator<Item = &'static Binding> {
+    BINDINGS.iter().chain(EDITOR_BINDINGS)
 }
 
 /// The bindings that apply in `here`, global ones first, in table order.
 pub fn bindings_here(here: Context) -> impl Iterator<Item = &'static Binding> {
-    BINDINGS.iter().filter(move |b| b.applies_here(here))
+    all_bindings().filter(move |b| b.applies_here(here))
 }
 
 /// The action a key press sets off in `here`, if any.
@@ -655,6 +815,10 @@ fn trigger_label(t: Trigger) -> String {
             };
             if mods.contains(KeyModifiers::CONTROL) {
                 format!("Ctrl-{name}")
+            } else if mods.contains(KeyModifiers::ALT) {
+                format!("Alt-{name}")
+            } else if mods.contains(KeyModifiers::SHIFT) {
+                format!("Shift-{name}")
             } else {
                 name
             }

@@ -35,7 +35,8 @@ use futures::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::event::{self, Event, Publisher};
-use crate::profile::Profiles;
+use crate::profile::{self, Profiles};
+use crate::render;
 use app::{App, Request};
 use theme::Theme;
 
@@ -54,11 +55,28 @@ pub fn run(profiles: Profiles, theme: Theme) -> io::Result<Exit> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    let mut app = App::new(Arc::new(profiles), theme);
+    let exit = runtime.block_on(async {
         let mut session = terminal::enter()?;
-        let mut app = App::new(Arc::new(profiles), theme);
         event_loop(&mut session, &mut app).await
-    })
+    });
+    // A signal does not wait for an answer: keep the editor's unsaved text beside its file.
+    if let Some(editor) = app.editor.as_ref().filter(|e| e.is_modified()) {
+        let keep = editor::unsaved_copy_path(editor.path());
+        match render::output::write_file_atomic(&keep, editor.text()) {
+            Ok(()) => eprintln!(
+                "n3x: unsaved changes to {} were kept in {}",
+                editor.shown_path().display(),
+                profile::display_path(&keep).display()
+            ),
+            Err(e) => eprintln!(
+                "n3x: unsaved changes to {} are lost: cannot write {}: {e}",
+                editor.shown_path().display(),
+                keep.display()
+            ),
+        }
+    }
+    exit
 }
 
 /// The shortest time between two frames: bursts of events (a log storm, a held key) are

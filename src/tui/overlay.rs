@@ -59,8 +59,12 @@ pub fn help(frame: &mut Frame, app: &App, area: Rect) {
         .unwrap_or(0);
     let desc_width = all.iter().map(|b| b.description.len()).max().unwrap_or(0);
     let col_width = (key_width + GAP + desc_width) as u16;
-    let columns = if local.is_empty() { 1 } else { 2 };
-    let rows = global.len().max(local.len()) as u16 + 1;
+    let columns = if local.is_empty() || global.is_empty() {
+        1
+    } else {
+        2
+    };
+    let rows = global.len().max(local.len()) as u16 + 1 + u16::from(here.editing);
     let width = col_width * columns + 3 * (columns - 1) + 4;
     let height = rows + 4;
     let rect = centred(area, width, height);
@@ -70,13 +74,24 @@ pub fn help(frame: &mut Frame, app: &App, area: Rect) {
             format!(" Keys · {} ", here.title()),
             t.heading,
         ))
-        .title_bottom(Line::from(Span::styled(" ? or Esc closes ", t.dim)))
+        .title_bottom(Line::from(Span::styled(
+            if here.editing {
+                " F1 or Esc closes "
+            } else {
+                " ? or Esc closes "
+            },
+            t.dim,
+        )))
         .border_style(t.border);
     let inner = block.inner(rect).inner(ratatui::layout::Margin::new(1, 1));
     frame.render_widget(block, rect);
     let global_lines = column(app, "Everywhere".into(), &global, key_width);
     if local.is_empty() {
         frame.render_widget(Paragraph::new(global_lines), inner);
+    } else if global.is_empty() {
+        let mut lines = column(app, here.title(), &local, key_width);
+        lines.push(Line::styled("Every other key edits the text.", t.dim));
+        frame.render_widget(Paragraph::new(lines), inner);
     } else {
         let [left, _, right] = Layout::horizontal([
             Constraint::Length(col_width),
@@ -145,6 +160,68 @@ pub fn palette(frame: &mut Frame, app: &App, area: Rect) {
                 t.text
             };
             Line::from(Span::styled(text, style))
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), list);
+}
+
+/// Draws the profile file chooser: the typed filter and the matching files.
+pub fn chooser(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let files = app.chooser.matches();
+    let rect = centred(area, 56, (files.len() as u16).clamp(1, 14) + 4);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .title(Span::styled(" Edit a profile file ", t.heading))
+        .title_bottom(Line::from(Span::styled(
+            " type to narrow · ↑↓ choose · Enter edit · Esc close ",
+            t.dim,
+        )))
+        .border_style(t.border);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [query, _, list] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    frame.render_widget(
+        Line::from(vec![
+            Span::styled("> ", t.key),
+            Span::styled(app.chooser.query.clone(), t.text),
+            Span::styled("▏", t.key),
+        ]),
+        query,
+    );
+    if files.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled(" No profile file matches.", t.dim)),
+            list,
+        );
+        return;
+    }
+    let visible = list.height.max(1) as usize;
+    let first = app.chooser.selected.saturating_sub(visible - 1);
+    let lines: Vec<Line> = files
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(visible)
+        .map(|(i, f)| {
+            let style = if i == app.chooser.selected {
+                t.selected
+            } else {
+                t.text
+            };
+            Line::styled(
+                format!(
+                    " {:<width$}",
+                    f.display(),
+                    width = list.width.saturating_sub(1) as usize
+                ),
+                style,
+            )
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), list);

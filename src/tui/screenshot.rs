@@ -14,7 +14,7 @@ use super::theme_file::Background;
 use super::ui;
 
 /// The named keys `--keys` understands, as written between `<` and `>`.
-pub const KEY_NAMES: [(&str, KeyCode); 14] = [
+pub const KEY_NAMES: [(&str, KeyCode); 16] = [
     ("Enter", KeyCode::Enter),
     ("Esc", KeyCode::Esc),
     ("Tab", KeyCode::Tab),
@@ -28,6 +28,8 @@ pub const KEY_NAMES: [(&str, KeyCode); 14] = [
     ("Home", KeyCode::Home),
     ("End", KeyCode::End),
     ("Space", KeyCode::Char(' ')),
+    ("BS", KeyCode::Backspace),
+    ("F1", KeyCode::F(1)),
     ("lt", KeyCode::Char('<')),
 ];
 

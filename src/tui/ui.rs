@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::app::{App, Mode, View};
 use super::keymap::{self, Action};
 use super::matrix::MAX_MARKS;
-use super::{overlay, views};
+use super::{editor, overlay, views};
 
 /// The smallest terminal the workbench lays out for; below it, it says so instead.
 pub const MIN_SIZE: (u16, u16) = (80, 24);
@@ -33,15 +33,18 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     ])
     .areas(area);
     draw_tabs(frame, app, tabs);
-    match app.view {
-        View::Matrix => views::matrix(frame, app, body),
-        other => views::empty(frame, app, other, body),
+    let theme = app.theme;
+    match (&mut app.editor, app.view) {
+        (Some(editor), _) => editor::draw(frame, editor, &theme, body),
+        (None, View::Matrix) => views::matrix(frame, app, body),
+        (None, other) => views::empty(frame, app, other, body),
     }
     draw_status(frame, app, status);
     match app.mode {
         Mode::Help => overlay::help(frame, app, body),
         Mode::Palette => overlay::palette(frame, app, body),
-        Mode::Normal | Mode::Filter => {}
+        Mode::Choose => overlay::chooser(frame, app, body),
+        Mode::Normal | Mode::Filter | Mode::Edit => {}
     }
 }
 
@@ -103,7 +106,15 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     let [left_area, right_area] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width)]).areas(area);
 
+    let editor_note = app.editor.as_ref().and_then(|e| e.note.as_ref());
     let left = match (app.mode, &app.message) {
+        (_, _) if editor_note.is_some() => {
+            let note = editor_note.expect("checked");
+            Line::from(Span::styled(
+                format!(" {}", note.text),
+                if note.error { t.error } else { t.text },
+            ))
+        }
         (Mode::Filter, _) => Line::from(vec![
             Span::styled(" /", t.key),
             Span::styled(app.matrix.filter().to_string(), t.text),

@@ -11,24 +11,12 @@ use super::check::{ChangeKind, Check};
 use super::{Editor, Prompt};
 use crate::tui::theme::Theme;
 
-/// The keys shown under the editor, in the order a user needs them.
-pub const HINTS: &[(&str, &str)] = &[
-    ("^S", "save"),
-    ("^R", "save+render"),
-    ("^Z", "undo"),
-    ("^Y", "redo"),
-    ("F8", "next problem"),
-    ("Alt-↓↑", "scroll preview"),
-    ("Esc", "close"),
-    ("F1", "keys"),
-];
-
 /// Draws the editor into `area`.
 pub fn draw(frame: &mut Frame, editor: &mut Editor, theme: &Theme, area: Rect) {
     if area.width < 4 || area.height < 3 {
         return;
     }
-    let [body, hints] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    let body = area;
     // Side by side where there is room for both; stacked otherwise.
     let direction = if body.width >= 100 {
         Direction::Horizontal
@@ -41,7 +29,6 @@ pub fn draw(frame: &mut Frame, editor: &mut Editor, theme: &Theme, area: Rect) {
         .areas(body);
     draw_text(frame, editor, theme, text_area);
     draw_side(frame, editor, theme, side);
-    draw_hints(frame, theme, hints);
     if let Some(prompt) = editor.prompt {
         draw_prompt(frame, editor, theme, prompt, area);
     }
@@ -120,9 +107,18 @@ fn draw_side(frame: &mut Frame, editor: &Editor, theme: &Theme, area: Rect) {
                         ChangeKind::Removed => "removed",
                         ChangeKind::Modified => "changed",
                     };
-                    std::iter::once(Line::styled(format!("{label}: {}", c.path), theme.heading))
-                        .chain(c.diff.lines().map(|l| diff_line(l, theme)))
-                        .chain(std::iter::once(Line::raw("")))
+                    std::iter::once(Line::styled(
+                        format!("{label}: {}", short_path(&c.path)),
+                        theme.heading,
+                    ))
+                    // The file is named above; the diff's own ---/+++ headers repeat it.
+                    .chain(
+                        c.diff
+                            .lines()
+                            .filter(|l| !l.starts_with("--- ") && !l.starts_with("+++ "))
+                            .map(|l| diff_line(l, theme)),
+                    )
+                    .chain(std::iter::once(Line::raw("")))
                 })
                 .collect(),
         ),
@@ -163,6 +159,14 @@ fn draw_side(frame: &mut Frame, editor: &Editor, theme: &Theme, area: Rect) {
     frame.render_widget(paragraph, area);
 }
 
+/// A rendered path without the directories every kas node file shares.
+fn short_path(path: &str) -> String {
+    path.replace(
+        "kas/meta-n3x/recipes-support/n3x-node-config/files/",
+        "kas/…/files/",
+    )
+}
+
 /// A line of a unified diff in the theme's diff styles.
 pub fn diff_line<'a>(line: &'a str, theme: &Theme) -> Line<'a> {
     let style = if line.starts_with("+++") || line.starts_with("---") || line.starts_with("@@") {
@@ -175,15 +179,6 @@ pub fn diff_line<'a>(line: &'a str, theme: &Theme) -> Line<'a> {
         theme.text
     };
     Line::styled(line, style)
-}
-
-fn draw_hints(frame: &mut Frame, theme: &Theme, area: Rect) {
-    let mut spans = Vec::new();
-    for (key, what) in HINTS {
-        spans.push(Span::styled(format!(" {key}"), theme.key));
-        spans.push(Span::styled(format!(" {what} "), theme.dim));
-    }
-    frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.status), area);
 }
 
 fn draw_prompt(frame: &mut Frame, editor: &Editor, theme: &Theme, prompt: Prompt, area: Rect) {

@@ -13,6 +13,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::app::View;
+use super::keymap::{self, Action, Context};
 use ratatui::style::Style;
 use ratatui_textarea::{CursorMove, TextArea};
 
@@ -147,28 +150,19 @@ impl Editor {
         if let Some(prompt) = self.prompt {
             return self.answer(prompt, key);
         }
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        let alt = key.modifiers.contains(KeyModifiers::ALT);
-        let shift = key.modifiers.contains(KeyModifiers::SHIFT);
         self.note = None;
-        match key.code {
-            KeyCode::Char('s') if ctrl => self.save(false, false, false),
-            KeyCode::Char('r') if ctrl => self.save(false, false, true),
-            KeyCode::Char('z') if ctrl && !shift => self.edit(|t| t.undo()),
-            KeyCode::Char('y') if ctrl => self.edit(|t| t.redo()),
-            KeyCode::Char('Z') if ctrl => self.edit(|t| t.redo()),
-            KeyCode::Esc => self.close(false),
-            KeyCode::Char('q') if ctrl => self.close(false),
-            KeyCode::Char('c') if ctrl => self.close(true),
-            KeyCode::F(1) => Outcome::Help,
-            KeyCode::F(8) if shift => self.jump_to_problem(false),
-            KeyCode::F(8) => self.jump_to_problem(true),
-            KeyCode::Char('n') if alt => self.jump_to_problem(true),
-            KeyCode::Char('p') if alt => self.jump_to_problem(false),
-            KeyCode::Down | KeyCode::Char('j') if alt => self.scroll_preview(3),
-            KeyCode::Up | KeyCode::Char('k') if alt => self.scroll_preview(-3),
-            KeyCode::PageDown if alt => self.scroll_preview(20),
-            KeyCode::PageUp if alt => self.scroll_preview(-20),
+        match keymap::action_for_key(Context::editor(View::Matrix), &key) {
+            Some(Action::Save) => self.save(false, false, false),
+            Some(Action::SaveRender) => self.save(false, false, true),
+            Some(Action::Undo) => self.edit(|t| t.undo()),
+            Some(Action::Redo) => self.edit(|t| t.redo()),
+            Some(Action::NextProblem) => self.jump_to_problem(true),
+            Some(Action::PrevProblem) => self.jump_to_problem(false),
+            Some(Action::PreviewDown) => self.scroll_preview(3),
+            Some(Action::PreviewUp) => self.scroll_preview(-3),
+            Some(Action::CloseEditor) => self.close(false),
+            Some(Action::QuitEditor) => self.close(true),
+            Some(Action::Help) => Outcome::Help,
             _ => {
                 // The text area's own keys: typing, movement, selection, cut/copy/paste.
                 let before = self.textarea.lines().to_vec();
@@ -348,6 +342,13 @@ impl Editor {
         self.textarea.set_line_number_style(dim);
         self.textarea.set_cursor_line_style(cursor_line);
     }
+}
+
+/// Where unsaved text is kept when the workbench is ended by a signal: `<file>.n3x-unsaved`.
+pub fn unsaved_copy_path(file: &Path) -> PathBuf {
+    let mut name = file.file_name().unwrap_or_default().to_os_string();
+    name.push(".n3x-unsaved");
+    file.with_file_name(name)
 }
 
 fn textarea(text: &str) -> TextArea<'static> {
