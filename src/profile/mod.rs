@@ -126,7 +126,10 @@ impl Profiles {
     /// Like [`Profiles::load`], but the file `edited.0` is taken to hold `edited.1` instead of
     /// what is on disk: how an editor checks a change before it is saved. The edited file must
     /// be one `load` reads (machines, cluster, matrix or a network profile).
-    pub fn load_edited(root: &Path, edited: Option<(&Path, &str)>) -> Result<Profiles, ProfileError> {
+    pub fn load_edited(
+        root: &Path,
+        edited: Option<(&Path, &str)>,
+    ) -> Result<Profiles, ProfileError> {
         let read = |file: &Path| match edited {
             Some((path, text)) if path == file => Ok(text.to_string()),
             _ => fs::read_to_string(file),
@@ -134,8 +137,12 @@ impl Profiles {
         let mut sources = Sources::default();
         let mut problems = Vec::new();
 
-        let machines: Option<MachinesFile> =
-            read_yaml(&root.join(MACHINES_FILE), &read, &mut sources, &mut problems);
+        let machines: Option<MachinesFile> = read_yaml(
+            &root.join(MACHINES_FILE),
+            &read,
+            &mut sources,
+            &mut problems,
+        );
         let cluster: Option<ClusterFile> =
             read_yaml(&root.join(CLUSTER_FILE), &read, &mut sources, &mut problems);
         let matrix: Option<MatrixFile> =

@@ -84,12 +84,7 @@ pub fn rendered(profiles: &Profiles) -> BTreeMap<String, String> {
 
 /// Checks `text` as the new contents of `file` (a file under `root`), against `baseline`:
 /// the rendered files of the profiles as saved.
-pub fn check(
-    root: &Path,
-    file: &Path,
-    text: &str,
-    baseline: &BTreeMap<String, String>,
-) -> Check {
+pub fn check(root: &Path, file: &Path, text: &str, baseline: &BTreeMap<String, String>) -> Check {
     match Profiles::load_edited(root, Some((file, text))) {
         Ok(profiles) => Check::Valid(changes(baseline, &rendered(&profiles))),
         Err(ProfileError::Invalid(problems)) => {
@@ -161,7 +156,10 @@ mod tests {
         let file = root().join("network/vlans.yaml");
         let text = std::fs::read_to_string(&file).unwrap();
         let baseline = rendered(&Profiles::load(&root()).unwrap());
-        assert_eq!(check(&root(), &file, &text, &baseline), Check::Valid(vec![]));
+        assert_eq!(
+            check(&root(), &file, &text, &baseline),
+            Check::Valid(vec![])
+        );
     }
 
     #[test]
@@ -169,24 +167,40 @@ mod tests {
         let file = root().join("network/simple.yaml");
         let text = std::fs::read_to_string(&file).unwrap();
         let edited = text.replacen("cluster: 192.168.1.1 }", "cluster: 192.168.1.9 }", 1);
-        assert_ne!(edited, text, "the shipped simple profile gives server-1 192.168.1.1");
+        assert_ne!(
+            edited, text,
+            "the shipped simple profile gives server-1 192.168.1.1"
+        );
         let baseline = rendered(&Profiles::load(&root()).unwrap());
         let Check::Valid(changes) = check(&root(), &file, &edited, &baseline) else {
             panic!("the edit keeps the profiles valid");
         };
         let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
         assert!(
-            paths.iter().any(|p| p.starts_with("kas/") && p.contains("simple/server-1")),
+            paths
+                .iter()
+                .any(|p| p.starts_with("kas/") && p.contains("simple/server-1")),
             "{paths:?}"
         );
-        assert!(paths.contains(&"nixos/rendered/simple/server-1.json"), "{paths:?}");
+        assert!(
+            paths.contains(&"nixos/rendered/simple/server-1.json"),
+            "{paths:?}"
+        );
         let networkd = changes
             .iter()
             .find(|c| c.path.starts_with("kas/") && c.path.ends_with(".network"))
             .expect("a networkd unit changes");
         assert_eq!(networkd.kind, ChangeKind::Modified);
-        assert!(networkd.diff.contains("-Address=192.168.1.1/24"), "{}", networkd.diff);
-        assert!(networkd.diff.contains("+Address=192.168.1.9/24"), "{}", networkd.diff);
+        assert!(
+            networkd.diff.contains("-Address=192.168.1.1/24"),
+            "{}",
+            networkd.diff
+        );
+        assert!(
+            networkd.diff.contains("+Address=192.168.1.9/24"),
+            "{}",
+            networkd.diff
+        );
     }
 
     #[test]
@@ -202,7 +216,9 @@ mod tests {
             panic!("renaming a node leaves profiles naming the old one: {check:?}");
         };
         assert!(
-            elsewhere.iter().any(|p| p.file.to_string_lossy().contains("network/")),
+            elsewhere
+                .iter()
+                .any(|p| p.file.to_string_lossy().contains("network/")),
             "{elsewhere:?}"
         );
 

@@ -86,7 +86,9 @@ fn draw_text(frame: &mut Frame, editor: &mut Editor, theme: &Theme, area: Rect) 
 }
 
 fn draw_side(frame: &mut Frame, editor: &Editor, theme: &Theme, area: Rect) {
-    let block = Block::default().borders(Borders::ALL).border_style(theme.border);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border);
     let (title, lines) = match &editor.check {
         Check::Valid(changes) if changes.is_empty() => (
             Line::from(vec![
@@ -118,12 +120,9 @@ fn draw_side(frame: &mut Frame, editor: &Editor, theme: &Theme, area: Rect) {
                         ChangeKind::Removed => "removed",
                         ChangeKind::Modified => "changed",
                     };
-                    std::iter::once(Line::styled(
-                        format!("{label}: {}", c.path),
-                        theme.heading,
-                    ))
-                    .chain(c.diff.lines().map(|l| diff_line(l, theme)))
-                    .chain(std::iter::once(Line::raw("")))
+                    std::iter::once(Line::styled(format!("{label}: {}", c.path), theme.heading))
+                        .chain(c.diff.lines().map(|l| diff_line(l, theme)))
+                        .chain(std::iter::once(Line::raw("")))
                 })
                 .collect(),
         ),
@@ -137,7 +136,11 @@ fn draw_side(frame: &mut Frame, editor: &Editor, theme: &Theme, area: Rect) {
                     (None, false) => format!("{} ", p.file.display()),
                     (None, true) => String::new(),
                 };
-                let field = p.field.as_deref().map(|f| format!("{f}: ")).unwrap_or_default();
+                let field = p
+                    .field
+                    .as_deref()
+                    .map(|f| format!("{f}: "))
+                    .unwrap_or_default();
                 lines.push(Line::from(vec![
                     Span::styled(at, theme.error),
                     Span::styled(format!("{field}{}", p.message), theme.text),
