@@ -7,6 +7,7 @@
 //! Around the core, [`tui`] is the full-screen workbench and [`event`] the typed events it
 //! consumes (and engines will publish); [`cli`] ties the commands together.
 
+pub mod build;
 pub mod cli;
 pub mod event;
 pub mod matrix;
