@@ -164,9 +164,10 @@ pub fn nixos_steps(v: &Variant, repo: &Path, build_dir: &Path) -> Vec<Step> {
             "nix-command flakes".into(),
             "build".into(),
             format!(".#{}", nixos_attr(v)),
+            // -L first: on Nix 2.8 a -L after --log-format switches back to the plain logger.
+            "-L".into(),
             "--log-format".into(),
             "internal-json".into(),
-            "-L".into(),
             "--out-link".into(),
             build_dir.join("result").display().to_string(),
         ],
@@ -229,7 +230,7 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text.contains("--log-format internal-json -L"), "{text}");
+        assert!(text.contains("-L --log-format internal-json"), "{text}");
         assert!(
             text.contains("--out-link /state/builds/b1/result"),
             "{text}"
