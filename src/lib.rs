@@ -5,11 +5,15 @@
 //! NixOS backend and the VM tests need. Same profiles, same bytes.
 //!
 //! Around the core, [`tui`] is the full-screen workbench and [`event`] the typed events it
-//! consumes (and engines will publish); [`cli`] ties the commands together.
+//! consumes (and engines will publish); [`cli`] ties the commands together. Every external
+//! program runs under the supervisor in `supervise` (Linux only): its own PTY and process group,
+//! a complete log, and death with the workbench.
 
 pub mod cli;
 pub mod event;
 pub mod matrix;
 pub mod profile;
 pub mod render;
+#[cfg(target_os = "linux")]
+pub mod supervise;
 pub mod tui;
