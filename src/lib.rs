@@ -5,8 +5,10 @@
 //! NixOS backend and the VM tests need. Same profiles, same bytes.
 //!
 //! Around the core, [`tui`] is the full-screen workbench and [`event`] the typed events it
-//! consumes (and engines will publish); [`config`] finds the user's settings and [`cli`] ties
-//! the commands together.
+//! consumes and the build engine publishes; [`build`] runs builds, [`config`] finds the user's
+//! settings and [`cli`] ties the commands together. Every external program runs under the
+//! supervisor in `supervise` (Linux only): its own PTY and process group, a complete log, and
+//! death with the workbench.
 
 pub mod build;
 pub mod cli;
@@ -16,4 +18,6 @@ pub mod matrix;
 pub mod profile;
 pub mod render;
 pub mod suggest;
+#[cfg(target_os = "linux")]
+pub mod supervise;
 pub mod tui;
