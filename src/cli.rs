@@ -48,6 +48,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Draw a workbench view headlessly into an SVG image and a plain-text copy.
     Screenshot(ScreenshotArgs),
+    /// Build variants (isar, nixos or quick backend), show what would run, or list past builds.
+    Build(crate::build::command::BuildArgs),
 }
 
 /// Arguments of `n3x screenshot`.
@@ -208,6 +210,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let p = load(cli.profiles.as_deref(), &cwd)?;
             render(&p, &args)
         }
+        Some(Command::Build(args)) => {
+            let p = load(cli.profiles.as_deref(), &cwd)?;
+            crate::build::command::run(p, &args).map_err(Failure::usage)
+        }
         Some(Command::Screenshot(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
             let theme = theme(cli.theme.as_deref(), &cwd)?;
@@ -230,7 +236,15 @@ fn workbench(
     }
     let p = load(explicit, cwd)?;
     let theme = theme(theme_flag, cwd)?;
-    match tui::run(p, theme.theme) {
+    let builds = crate::build::engine::Settings {
+        repo: repo_root(&p),
+        state: crate::build::command::state_dir(None).map_err(Failure::usage)?,
+        kas: crate::build::plan::KasRunner::Container,
+        k3s_binary: None,
+        jobs: 1,
+        size: (40, 160),
+    };
+    match tui::run(p, theme.theme, builds) {
         Ok(tui::Exit::Quit) => Ok(ExitCode::SUCCESS),
         Ok(tui::Exit::Signal(n)) => Ok(ExitCode::from(128 + n as u8)),
         Err(e) => Err(Failure::usage(format!("the terminal failed: {e}"))),

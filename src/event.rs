@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crossterm::event::{KeyEvent, MouseEvent};
 use tokio::sync::mpsc;
 
+use crate::build::engine::{BuildNo, BuildUpdate};
 use crate::profile::Profiles;
 
 /// How many events may wait in the bus before a publisher has to wait.
@@ -25,6 +26,8 @@ pub enum Event {
     Resize(u16, u16),
     /// The profiles were read again from disk: the new set, or what is wrong with them.
     ProfilesReloaded(Result<Arc<Profiles>, String>),
+    /// Something happened to a build (its number in this session, and what).
+    Build(BuildNo, BuildUpdate),
 }
 
 /// The sending side of the event bus; engines get a clone and publish on it.

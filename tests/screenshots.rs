@@ -92,6 +92,14 @@ const SHOTS: [(&str, &str, &str, &str, &str, &str); 10] = [
         "",
         "matrix-high-contrast",
     ),
+    (
+        "matrix",
+        "120x40",
+        "server-vlans-server-1",
+        "dark",
+        "e<Down><Down><Down><Down><Down><Down><Down><Down><End><BS>1",
+        "editor",
+    ),
 ];
 
 #[test]

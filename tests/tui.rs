@@ -230,7 +230,12 @@ fn the_help_overlay_lists_every_key_of_the_view_and_pane() {
                 },
             );
             assert_eq!(a.mode, Mode::Help);
-            let lines = screen(&draw(&mut a, w, h));
+            // What does not fit scrolls: gather every line shown on the way down.
+            let mut lines = Vec::new();
+            for _ in 0..30 {
+                lines.extend(screen(&draw(&mut a, w, h)));
+                press(&mut a, KeyCode::Down);
+            }
             let text = lines.join("\n");
             assert!(text.contains(&here.title()), "{here:?}:\n{text}");
             for b in keymap::bindings_here(here) {
@@ -264,7 +269,15 @@ fn the_help_overlay_lists_every_key_of_the_view_and_pane() {
 
 #[test]
 fn no_size_panics_or_draws_outside_the_screen() {
-    let setups: [fn(&mut App); 14] = [
+    let setups: [fn(&mut App); 16] = [
+        |a| {
+            with_builds(a);
+            press(a, KeyCode::Char('2'));
+        },
+        |a| {
+            with_builds(a);
+            keys(a, "2k/error<Enter>?");
+        },
         editing,
         editing_with_a_typo,
         |a| {
@@ -303,6 +316,88 @@ fn no_size_panics_or_draws_outside_the_screen() {
             }
         }
     }
+}
+
+/// Three builds: one succeeded, one failed (with its log), one waiting.
+fn with_builds(a: &mut App) {
+    use n3x::build::engine::BuildUpdate;
+    use n3x::build::plan::Backend;
+    use n3x::build::state::{ArtifactRecord, Outcome};
+    use std::time::Duration;
+    let queued = |variant: &str, backend| BuildUpdate::Queued {
+        variant: variant.into(),
+        backend,
+        steps: vec!["run   mmdebstrap …".into()],
+        estimate: Some(Duration::from_secs(70)),
+    };
+    a.handle(Event::Build(
+        1,
+        queued("server-vlans-server-1@qemuamd64", Backend::Quick),
+    ));
+    a.handle(Event::Build(
+        1,
+        BuildUpdate::Finished {
+            outcome: Outcome::Succeeded,
+            duration: Duration::from_secs(68),
+            error: None,
+            artifacts: vec![ArtifactRecord {
+                name: "base.img".into(),
+                path: "/state/cache/quick/k/base.img".into(),
+                size: 1,
+                sha256: "00".into(),
+            }],
+        },
+    ));
+    a.handle(Event::Build(2, queued("server@qemuarm64", Backend::Isar)));
+    a.handle(Event::Build(
+        2,
+        BuildUpdate::Started {
+            dir: "/state/builds/b2".into(),
+        },
+    ));
+    a.handle(Event::Build(
+        2,
+        BuildUpdate::Step {
+            index: 0,
+            total: 4,
+            description: "run   kas-container --isar build kas/base.yml:…".into(),
+            child: None,
+        },
+    ));
+    for line in [
+        "NOTE: Executing Tasks",
+        "ERROR: Task do_fetch failed",
+        "NOTE: Tasks Summary",
+    ] {
+        a.handle(Event::Build(2, BuildUpdate::Line(line.into())));
+    }
+    a.handle(Event::Build(
+        2,
+        BuildUpdate::Finished {
+            outcome: Outcome::Failed,
+            duration: Duration::from_secs(5),
+            error: Some("kas-container exited with code 1".into()),
+            artifacts: vec![],
+        },
+    ));
+    a.handle(Event::Build(3, queued("base@qemuamd64", Backend::Nixos)));
+}
+
+#[test]
+fn builds_view_with_builds_80x24() {
+    let mut a = app();
+    with_builds(&mut a);
+    press(&mut a, KeyCode::Char('2'));
+    press(&mut a, KeyCode::Char('k'));
+    insta::assert_snapshot!(draw(&mut a, 80, 24).backend());
+}
+
+#[test]
+fn builds_view_with_a_search_120x40() {
+    let mut a = app();
+    with_builds(&mut a);
+    keys(&mut a, "2k/error<Enter>");
+    insta::assert_snapshot!(draw(&mut a, 120, 40).backend());
 }
 
 #[test]

@@ -1,8 +1,13 @@
-//! Builds: what each backend runs for a variant ([`plan`], [`quick`]), how far a running build
-//! is from BitBake's and Nix's output ([`progress`]), and where builds keep their records, logs
-//! and artifacts ([`state`]).
+//! Builds: what each backend runs for a variant ([`plan`], [`quick`]), the engine that runs
+//! them under the supervisor ([`engine`]), how far a running build is from BitBake's and Nix's
+//! output ([`progress`]), where builds keep their records, logs and artifacts ([`state`]),
+//! and `n3x build` ([`command`], printing through [`batch`]).
 
+pub mod batch;
+pub mod command;
+pub mod engine;
 pub mod plan;
 pub mod progress;
 pub mod quick;
 pub mod state;
+pub mod tools;

@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::builds::BuildsState;
 use super::editor::{Editor, Outcome as EditorOutcome};
 use super::keymap::{self, Action, Binding, Context};
 use super::matrix::MatrixState;
 use super::theme::Theme;
+use crate::build::engine::BuildUpdate;
 use crate::event::Event;
 use crate::profile::{self, Profiles};
 
@@ -63,19 +65,29 @@ pub enum Mode {
     Edit,
     /// Choosing a profile file to edit.
     Choose,
+    /// Choosing the backend of a build.
+    Backend,
+    /// Typing a search in the Builds view's log.
+    Search,
+    /// Asking whether to quit while builds run.
+    ConfirmQuit,
 }
 
 /// What the runner must do after an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     /// Leave the workbench.
     Quit,
     /// Read the profiles again and publish [`Event::ProfilesReloaded`].
     ReloadProfiles,
+    /// Tell the build engine.
+    Build(crate::build::engine::Command),
+    /// Show a log file in a pager (the workbench gives the terminal to it meanwhile).
+    Page(std::path::PathBuf),
 }
 
 /// The result of handling one event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Update {
     /// The state changed: draw again.
     pub redraw: bool,
@@ -155,6 +167,12 @@ pub struct App {
     pub editor: Option<Editor>,
     /// The profile file chooser's state.
     pub chooser: Chooser,
+    /// The Builds view's state.
+    pub builds: BuildsState,
+    /// The backend chooser: the variant to build and the highlighted backend.
+    pub backend_choice: Option<(crate::matrix::Variant, usize)>,
+    /// Lines the help overlay is scrolled by (when it does not fit).
+    pub help_scroll: u16,
 }
 
 impl App {
@@ -170,6 +188,9 @@ impl App {
             message: None,
             editor: None,
             chooser: Chooser::default(),
+            builds: BuildsState::default(),
+            backend_choice: None,
+            help_scroll: 0,
         }
     }
 
@@ -221,6 +242,34 @@ impl App {
                 });
                 Update::REDRAW
             }
+            Event::Build(no, update) => {
+                // Lines only change the Builds view; a build's state shows in the status bar
+                // and the Matrix view's BUILD column too.
+                let visible = self.view == View::Builds
+                    || !matches!(
+                        update,
+                        BuildUpdate::Line(_)
+                            | BuildUpdate::Dropped(_)
+                            | BuildUpdate::Progress { .. }
+                    );
+                if let BuildUpdate::Finished { outcome, .. } = &update
+                    && let Some(b) = self.builds.builds.iter().find(|b| b.no == no)
+                {
+                    self.matrix.set_build_state(&b.variant, outcome.word());
+                } else if let BuildUpdate::Queued { variant, .. } = &update {
+                    self.matrix.set_build_state(variant, "queued");
+                } else if let BuildUpdate::Started { .. } = &update
+                    && let Some(b) = self.builds.builds.iter().find(|b| b.no == no)
+                {
+                    self.matrix.set_build_state(&b.variant, "running");
+                }
+                self.builds.apply(no, update);
+                if visible {
+                    Update::REDRAW
+                } else {
+                    Update::NOTHING
+                }
+            }
         }
     }
 
@@ -251,6 +300,19 @@ impl App {
                 self.editor_key(key)
             }
             Mode::Choose => self.choose_key(key),
+            Mode::Backend => self.backend_key(key),
+            Mode::Search => self.search_key(key),
+            Mode::ConfirmQuit => {
+                self.mode = Mode::Normal;
+                if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('q')) {
+                    Update {
+                        redraw: false,
+                        request: Some(Request::Quit),
+                    }
+                } else {
+                    Update::REDRAW
+                }
+            }
             Mode::Normal => {
                 let had_message = self.message.take().is_some();
                 match keymap::action_for_key(self.context(), &key) {
@@ -262,6 +324,14 @@ impl App {
                 }
             }
             Mode::Help => match key.code {
+                KeyCode::Char('j') | KeyCode::Down => {
+                    self.help_scroll = self.help_scroll.saturating_add(1);
+                    Update::REDRAW
+                }
+                KeyCode::Char('k') | KeyCode::Up => {
+                    self.help_scroll = self.help_scroll.saturating_sub(1);
+                    Update::REDRAW
+                }
                 KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::F(1) => {
                     self.mode = if self.editor.is_some() {
                         Mode::Edit
@@ -342,13 +412,19 @@ impl App {
     /// Does what `action` says, in the current view.
     pub fn perform(&mut self, action: Action) -> Update {
         match action {
+            Action::Quit if self.builds.active() > 0 && self.mode != Mode::ConfirmQuit => {
+                self.mode = Mode::ConfirmQuit;
+            }
             Action::Quit => {
                 return Update {
                     redraw: false,
                     request: Some(Request::Quit),
                 };
             }
-            Action::Help => self.mode = Mode::Help,
+            Action::Help => {
+                self.help_scroll = 0;
+                self.mode = Mode::Help;
+            }
             Action::Palette => {
                 self.palette = Palette::default();
                 self.mode = Mode::Palette;
@@ -369,6 +445,19 @@ impl App {
             Action::Filter => self.mode = Mode::Filter,
             Action::ClearFilter => self.matrix.set_filter(""),
             Action::Sort => self.matrix.cycle_sort(),
+            Action::Up | Action::Down | Action::DetailDown | Action::DetailUp
+                if self.view == View::Builds =>
+            {
+                return self.builds_action(action);
+            }
+            Action::Build
+            | Action::Follow
+            | Action::Search
+            | Action::NextMatch
+            | Action::PrevMatch
+            | Action::CancelBuild
+            | Action::RetryBuild
+            | Action::OpenLog => return self.builds_action(action),
             Action::Up
             | Action::Down
             | Action::PageUp
@@ -472,6 +561,7 @@ impl App {
             EditorOutcome::Nothing => Update::NOTHING,
             EditorOutcome::Redraw => Update::REDRAW,
             EditorOutcome::Help => {
+                self.help_scroll = 0;
                 self.mode = Mode::Help;
                 Update::REDRAW
             }
@@ -625,7 +715,11 @@ mod tests {
         let mut a = app();
         press(&mut a, KeyCode::Char('?'));
         assert_eq!(a.mode, Mode::Help);
-        assert_eq!(press(&mut a, KeyCode::Char('j')), Update::NOTHING);
+        // j scrolls the help; it does not move the selection behind it.
+        press(&mut a, KeyCode::Char('j'));
+        assert_eq!(a.help_scroll, 1);
+        assert_eq!(a.matrix.selected_index(), 0);
+        assert_eq!(press(&mut a, KeyCode::Char('x')), Update::NOTHING);
         assert_eq!(press(&mut a, KeyCode::Char('q')).request, None);
         assert_eq!(a.mode, Mode::Normal);
     }

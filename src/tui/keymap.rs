@@ -84,6 +84,22 @@ pub enum Action {
     CloseEditor,
     /// Editor: quit n3x (asks when there are unsaved changes).
     QuitEditor,
+    /// Build the selected variant (asks which backend).
+    Build,
+    /// Builds: follow the output, or pause to scroll.
+    Follow,
+    /// Builds: search the log.
+    Search,
+    /// Builds: go to the next (newer) match.
+    NextMatch,
+    /// Builds: go to the previous (older) match.
+    PrevMatch,
+    /// Builds: cancel the selected build.
+    CancelBuild,
+    /// Builds: build the selected build's variant again.
+    RetryBuild,
+    /// Builds: open the full log of the selected build in a pager.
+    OpenLog,
 }
 
 /// The parts of the Matrix view that take the keys in turn.
@@ -225,6 +241,7 @@ const TABLE: Scope = Scope::Pane(Pane::Table);
 const FILES: Scope = Scope::Pane(Pane::Files);
 const PREVIEW: Scope = Scope::Pane(Pane::Preview);
 const DIFF: Scope = Scope::Pane(Pane::Diff);
+const BUILDS: Scope = Scope::View(View::Builds);
 
 /// Every binding of the workbench.
 pub const BINDINGS: &[Binding] = &[
@@ -405,6 +422,13 @@ pub const BINDINGS: &[Binding] = &[
         triggers: &[ch('e')],
         description: "Edit variant's profile",
         hint: Some("edit"),
+    },
+    Binding {
+        action: Action::Build,
+        scope: TABLE,
+        triggers: &[ch('b')],
+        description: "Build the variant…",
+        hint: Some("build"),
     },
     Binding {
         action: Action::EditFile,
@@ -601,6 +625,83 @@ pub const BINDINGS: &[Binding] = &[
         triggers: &[key(KeyCode::Esc)],
         description: "Back to the variants",
         hint: Some("back"),
+    },
+    Binding {
+        action: Action::Up,
+        scope: BUILDS,
+        triggers: &[ch('k'), key(KeyCode::Up)],
+        description: "Previous build",
+        hint: None,
+    },
+    Binding {
+        action: Action::Down,
+        scope: BUILDS,
+        triggers: &[ch('j'), key(KeyCode::Down)],
+        description: "Next build",
+        hint: None,
+    },
+    Binding {
+        action: Action::DetailUp,
+        scope: BUILDS,
+        triggers: &[ch('K'), key(KeyCode::PageUp), Trigger::WheelUp],
+        description: "Scroll log up, pause",
+        hint: None,
+    },
+    Binding {
+        action: Action::DetailDown,
+        scope: BUILDS,
+        triggers: &[ch('J'), key(KeyCode::PageDown), Trigger::WheelDown],
+        description: "Scroll log down",
+        hint: None,
+    },
+    Binding {
+        action: Action::Follow,
+        scope: BUILDS,
+        triggers: &[ch('f')],
+        description: "Follow/pause output",
+        hint: Some("follow"),
+    },
+    Binding {
+        action: Action::Search,
+        scope: BUILDS,
+        triggers: &[ch('/')],
+        description: "Search the log",
+        hint: Some("search"),
+    },
+    Binding {
+        action: Action::NextMatch,
+        scope: BUILDS,
+        triggers: &[ch('n')],
+        description: "Newer match",
+        hint: None,
+    },
+    Binding {
+        action: Action::PrevMatch,
+        scope: BUILDS,
+        triggers: &[ch('N')],
+        description: "Older match",
+        hint: None,
+    },
+    Binding {
+        action: Action::CancelBuild,
+        scope: BUILDS,
+        triggers: &[ch('c')],
+        description: "Cancel the build",
+        hint: Some("cancel"),
+    },
+    Binding {
+        action: Action::RetryBuild,
+        scope: BUILDS,
+        triggers: &[ch('R')],
+        description: "Build it again",
+        hint: Some("retry"),
+    },
+    Binding {
+        action: Action::OpenLog,
+        scope: BUILDS,
+        triggers: &[ch('o')],
+        description: "Full log in a pager",
+        hint: Some("log"),
     },
 ];
 
@@ -946,9 +1047,12 @@ mod tests {
 
     #[test]
     fn view_keys_only_work_in_their_view() {
-        let j = press(KeyCode::Char('j'), NONE);
-        assert_eq!(action_for_key(matrix(Pane::Table), &j), Some(Action::Down));
-        assert_eq!(action_for_key(view(View::Builds), &j), None);
+        let s = press(KeyCode::Char('s'), NONE);
+        assert_eq!(action_for_key(matrix(Pane::Table), &s), Some(Action::Sort));
+        assert_eq!(action_for_key(view(View::Builds), &s), None);
+        let f = press(KeyCode::Char('f'), NONE);
+        assert_eq!(action_for_key(view(View::Builds), &f), Some(Action::Follow));
+        assert_eq!(action_for_key(matrix(Pane::Table), &f), None);
     }
 
     #[test]

@@ -83,7 +83,7 @@ impl Row {
             variant.role.clone(),
             or_nothing(&variant.profile),
             or_nothing(&variant.node),
-            // No build engine yet (issue 4): no build has a state.
+            // Set by the build engine's updates and the build history.
             NOTHING.to_string(),
         ];
         let haystack = cells.join("\u{1f}").to_lowercase();
@@ -135,6 +135,15 @@ pub enum MarkChange {
 }
 
 impl MatrixState {
+    /// Shows `state` (`running`, `succeeded` …) in the BUILD column of the variant with this
+    /// key (`<id>@<machine>`); the filter matches it too.
+    pub fn set_build_state(&mut self, key: &str, state: &str) {
+        for row in self.rows.iter_mut().filter(|r| r.variant.key() == key) {
+            row.cells[Column::Build.index()] = state.to_string();
+            row.haystack = row.cells.join("\u{1f}").to_lowercase();
+        }
+    }
+
     /// The variants of `p`, unfiltered, in matrix order, the first one selected.
     pub fn new(p: &Profiles) -> MatrixState {
         let mut state = MatrixState {
@@ -159,7 +168,16 @@ impl MatrixState {
     /// Takes new profiles; keeps the filter, the sort and (if it still exists) the selected variant.
     pub fn set_profiles(&mut self, p: &Profiles) {
         let key = self.selected_variant().map(Variant::key);
+        let states: Vec<(String, String)> = self
+            .rows
+            .iter()
+            .map(|r| (r.variant.key(), r.cells[Column::Build.index()].clone()))
+            .filter(|(_, s)| s != NOTHING)
+            .collect();
         self.rows = matrix::variants(p).into_iter().map(Row::new).collect();
+        for (k, state) in &states {
+            self.set_build_state(k, state);
+        }
         let rows = &self.rows;
         self.marks
             .retain(|m| rows.iter().any(|r| &r.variant.key() == m));

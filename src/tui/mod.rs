@@ -9,6 +9,9 @@
 //! workbench.
 
 pub mod app;
+pub mod builds;
+mod builds_keys;
+pub mod builds_view;
 pub mod diff;
 pub mod editor;
 mod focus;
@@ -34,9 +37,12 @@ use crossterm::event::{Event as TermEvent, EventStream};
 use futures::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
 
+use crate::build::engine::{Engine, Settings};
+use crate::build::state;
 use crate::event::{self, Event, Publisher};
 use crate::profile::{self, Profiles};
 use crate::render;
+use crate::supervise::Supervisor;
 use app::{App, Request};
 use theme::Theme;
 
@@ -51,14 +57,23 @@ pub enum Exit {
 
 /// Runs the workbench on `profiles` until the user quits or a signal ends it. The terminal is
 /// restored before this returns, whatever happened.
-pub fn run(profiles: Profiles, theme: Theme) -> io::Result<Exit> {
+pub fn run(profiles: Profiles, theme: Theme, builds: Settings) -> io::Result<Exit> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let mut app = App::new(Arc::new(profiles), theme);
+    let profiles = Arc::new(profiles);
+    let mut app = App::new(Arc::clone(&profiles), theme);
+    // The BUILD column starts with the outcome of each variant's last build.
+    for record in state::history(&builds.state).0 {
+        app.matrix
+            .set_build_state(&record.variant, record.outcome.word());
+    }
+    let supervisor = Supervisor::new().map_err(io::Error::other)?;
     let exit = runtime.block_on(async {
+        let (publisher, bus) = event::bus();
+        let engine = Engine::start(profiles, builds, supervisor, publisher.clone());
         let mut session = terminal::enter()?;
-        event_loop(&mut session, &mut app).await
+        event_loop(&mut session, &mut app, &engine, publisher, bus).await
     });
     // A signal does not wait for an answer: keep the editor's unsaved text beside its file.
     if let Some(editor) = app.editor.as_ref().filter(|e| e.is_modified()) {
@@ -83,8 +98,13 @@ pub fn run(profiles: Profiles, theme: Theme) -> io::Result<Exit> {
 /// drawn at most this often, and the last state of a burst is always drawn.
 pub const FRAME_INTERVAL: Duration = Duration::from_millis(16);
 
-async fn event_loop(session: &mut terminal::Session, app: &mut App) -> io::Result<Exit> {
-    let (publisher, mut bus) = event::bus();
+async fn event_loop(
+    session: &mut terminal::Session,
+    app: &mut App,
+    engine: &Engine,
+    publisher: Publisher,
+    mut bus: event::Subscriber,
+) -> io::Result<Exit> {
     let mut input = EventStream::new();
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
@@ -128,9 +148,49 @@ async fn event_loop(session: &mut terminal::Session, app: &mut App) -> io::Resul
         match update.request {
             Some(Request::Quit) => return Ok(Exit::Quit),
             Some(Request::ReloadProfiles) => reload(app.profiles().root.clone(), publisher.clone()),
+            Some(Request::Build(command)) => {
+                let sent = engine.try_send(command);
+                if !sent {
+                    app.message = Some(app::Message {
+                        text: "the build engine is busy; try again".into(),
+                        error: true,
+                    });
+                    dirty = true;
+                }
+            }
+            Some(Request::Page(log)) => {
+                // The pager gets the terminal; the input reader must not steal its keys.
+                drop(input);
+                page(session, &log)?;
+                input = EventStream::new();
+                dirty = true;
+            }
             None => {}
         }
     }
+}
+
+/// Shows `log` in the user's pager (`$PAGER`, else `less`), then takes the terminal back.
+fn page(session: &mut terminal::Session, log: &std::path::Path) -> io::Result<()> {
+    terminal::restore();
+    let pager = std::env::var("PAGER")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| "less".into());
+    let mut words = pager.split_whitespace();
+    let program = words.next().unwrap_or("less");
+    let mut command = std::process::Command::new(program);
+    command.args(words);
+    if program == "less" {
+        // Colours as they were, starting at the end, where a failed build says why.
+        command.args(["-R", "+G"]);
+    }
+    let result = command.arg(log).status();
+    terminal::resume(session)?;
+    if let Err(e) = result {
+        eprintln!("n3x: cannot run the pager {program}: {e}");
+    }
+    Ok(())
 }
 
 /// Reads the profiles on a blocking thread and publishes the result.

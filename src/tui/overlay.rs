@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::app::App;
 use super::keymap::{self, Binding, Scope};
@@ -38,7 +38,19 @@ fn column<'a>(app: &App, title: String, bindings: &[&Binding], key_width: usize)
 
 /// Draws the help overlay: every binding that works where the keys go now (the view, and in
 /// the Matrix view the focused pane), global ones in their own column.
-pub fn help(frame: &mut Frame, app: &App, area: Rect) {
+pub fn help(frame: &mut Frame, app: &mut App, area: Rect) {
+    // Rows that do not fit scroll (j/k); the offset is kept within the list.
+    let rows_fit = area.height.saturating_sub(4);
+    let rows_needed = {
+        let here = app.context();
+        let all: Vec<&Binding> = keymap::bindings_here(here).collect();
+        let global = all.iter().filter(|b| b.scope == Scope::Global).count();
+        (global.max(all.len() - global) + 1 + usize::from(here.editing)) as u16
+    };
+    app.help_scroll = app.help_scroll.min(rows_needed.saturating_sub(rows_fit));
+    let scroll = app.help_scroll;
+    let more = rows_needed > rows_fit;
+    let app: &App = app;
     let t = &app.theme;
     let here = app.context();
     let all: Vec<&Binding> = keymap::bindings_here(here).collect();
@@ -75,10 +87,11 @@ pub fn help(frame: &mut Frame, app: &App, area: Rect) {
             t.heading,
         ))
         .title_bottom(Line::from(Span::styled(
-            if here.editing {
-                " F1 or Esc closes "
-            } else {
-                " ? or Esc closes "
+            match (here.editing, more) {
+                (true, false) => " F1 or Esc closes ",
+                (true, true) => " j/k scroll · F1 or Esc closes ",
+                (false, false) => " ? or Esc closes ",
+                (false, true) => " j/k scroll · ? or Esc closes ",
             },
             t.dim,
         )))
@@ -87,11 +100,11 @@ pub fn help(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(block, rect);
     let global_lines = column(app, "Everywhere".into(), &global, key_width);
     if local.is_empty() {
-        frame.render_widget(Paragraph::new(global_lines), inner);
+        frame.render_widget(Paragraph::new(global_lines).scroll((scroll, 0)), inner);
     } else if global.is_empty() {
         let mut lines = column(app, here.title(), &local, key_width);
         lines.push(Line::styled("Every other key edits the text.", t.dim));
-        frame.render_widget(Paragraph::new(lines), inner);
+        frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), inner);
     } else {
         let [left, _, right] = Layout::horizontal([
             Constraint::Length(col_width),
@@ -100,8 +113,8 @@ pub fn help(frame: &mut Frame, app: &App, area: Rect) {
         ])
         .areas(inner);
         let local_lines = column(app, here.title(), &local, key_width);
-        frame.render_widget(Paragraph::new(global_lines), left);
-        frame.render_widget(Paragraph::new(local_lines), right);
+        frame.render_widget(Paragraph::new(global_lines).scroll((scroll, 0)), left);
+        frame.render_widget(Paragraph::new(local_lines).scroll((scroll, 0)), right);
     }
 }
 
@@ -225,4 +238,74 @@ pub fn chooser(frame: &mut Frame, app: &App, area: Rect) {
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), list);
+}
+
+/// Draws the backend chooser for a build of the variant in [`App::backend_choice`].
+pub fn backends(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let Some((variant, highlighted)) = &app.backend_choice else {
+        return;
+    };
+    let choices = super::builds_keys::BACKENDS;
+    let rect = centred(area, 70, choices.len() as u16 + 4);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .title(Span::styled(
+            format!(" Build {} with ", variant.key()),
+            t.heading,
+        ))
+        .title_bottom(Line::from(Span::styled(
+            " letter or ↑↓ Enter builds · Esc cancels ",
+            t.dim,
+        )))
+        .border_style(t.border);
+    let inner = block.inner(rect).inner(ratatui::layout::Margin::new(1, 1));
+    frame.render_widget(block, rect);
+    let lines: Vec<Line> = choices
+        .iter()
+        .enumerate()
+        .map(|(i, (backend, key, what))| {
+            let style = if i == *highlighted {
+                t.selected
+            } else {
+                t.text
+            };
+            Line::from(vec![
+                Span::styled(format!("{key} "), t.key),
+                Span::styled(format!("{:<6} {what}", backend.name()), style),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Asks whether to quit while builds are queued or running (quitting cancels them).
+pub fn confirm_quit(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let n = app.builds.active();
+    let rect = centred(area, 60, 6);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .title(Span::styled(" Quit? ", t.warn))
+        .border_style(t.warn);
+    let inner = block.inner(rect).inner(ratatui::layout::Margin::new(1, 0));
+    frame.render_widget(block, rect);
+    let text = vec![
+        Line::styled(
+            format!(
+                "{n} build{} still queued or running; quitting cancels {}.",
+                if n == 1 { " is" } else { "s are" },
+                if n == 1 { "it" } else { "them" }
+            ),
+            t.text,
+        ),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled("y", t.key),
+            Span::styled(" quit   ", t.text),
+            Span::styled("any other key", t.key),
+            Span::styled(" stay", t.text),
+        ]),
+    ];
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
 }

@@ -38,6 +38,25 @@ pub fn enter() -> io::Result<Session> {
     }
 }
 
+/// Takes the terminal again after [`restore`] (e.g. when a pager it ran has ended) and has
+/// the next frame drawn whole.
+pub fn resume(session: &mut Session) -> io::Result<()> {
+    enable_raw_mode()?;
+    execute!(
+        io::stdout(),
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )?;
+    // ratatui draws only what changed since its last frame, which the pager has wiped: an
+    // empty frame makes the next one draw every cell. (`Terminal::clear` would ask the
+    // terminal for the cursor position, and the answer can be lost while input restarts.)
+    session
+        .terminal
+        .draw(|frame| frame.render_widget(ratatui::widgets::Clear, frame.area()))?;
+    Ok(())
+}
+
 /// Gives the terminal back: mouse capture off, main screen, cursor shown, raw mode off.
 /// Safe to call more than once and when the terminal was never taken.
 pub fn restore() {

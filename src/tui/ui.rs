@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::app::{App, Mode, View};
 use super::keymap::{self, Action};
 use super::matrix::MAX_MARKS;
-use super::{editor, overlay, views};
+use super::{builds_view, editor, overlay, views};
 
 /// The smallest terminal the workbench lays out for; below it, it says so instead.
 pub const MIN_SIZE: (u16, u16) = (80, 24);
@@ -37,6 +37,9 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     match (&mut app.editor, app.view) {
         (Some(editor), _) => editor::draw(frame, editor, &theme, body),
         (None, View::Matrix) => views::matrix(frame, app, body),
+        (None, View::Builds) if !app.builds.builds.is_empty() => {
+            builds_view::draw(frame, app, body)
+        }
         (None, other) => views::empty(frame, app, other, body),
     }
     draw_status(frame, app, status);
@@ -44,7 +47,9 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
         Mode::Help => overlay::help(frame, app, body),
         Mode::Palette => overlay::palette(frame, app, body),
         Mode::Choose => overlay::chooser(frame, app, body),
-        Mode::Normal | Mode::Filter | Mode::Edit => {}
+        Mode::Backend => overlay::backends(frame, app, body),
+        Mode::ConfirmQuit => overlay::confirm_quit(frame, app, body),
+        Mode::Normal | Mode::Filter | Mode::Edit | Mode::Search => {}
     }
 }
 
@@ -82,9 +87,16 @@ fn draw_tabs(frame: &mut Frame, app: &App, area: Rect) {
 
 fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let right = if app.view == View::Matrix {
+    let mut parts = Vec::new();
+    let active = app.builds.active();
+    if active > 0 {
+        parts.push(format!(
+            "{active} build{} active",
+            if active == 1 { "" } else { "s" }
+        ));
+    }
+    if app.view == View::Matrix {
         let m = &app.matrix;
-        let mut parts = Vec::new();
         if !m.filter().is_empty() && app.mode != Mode::Filter {
             parts.push(format!("filter \"{}\"", m.filter()));
         }
@@ -94,13 +106,11 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
         if !m.marks().is_empty() {
             parts.push(format!("{}/{MAX_MARKS} marked", m.marks().len()));
         }
-        if parts.is_empty() {
-            String::new()
-        } else {
-            format!("{} ", parts.join(" · "))
-        }
-    } else {
+    }
+    let right = if parts.is_empty() {
         String::new()
+    } else {
+        format!("{} ", parts.join(" · "))
     };
     let right_width = Span::raw(right.as_str()).width() as u16;
     let [left_area, right_area] =

@@ -262,11 +262,12 @@ pub fn empty_text(view: View) -> Option<[&'static str; 3]> {
         View::Matrix => None,
         View::Builds => Some([
             "No builds yet.",
-            "Builds arrive with the build engine (issue 4), which is not implemented yet. It will \
-             run each variant's kas-container or Nix build here, with a live log pane and the \
-             state of every build.",
-            "Until then: `n3x list --json` shows every variant's kas-container command and Nix \
-             attribute, ready to run by hand.",
+            "Select a variant in the Matrix view and press b to build it: quick makes a bootable \
+             Debian test image from Debian's packages (qemuamd64), isar runs kas-container, \
+             nixos runs nix build. Each build shows its exact commands, its live output and its \
+             progress here, and keeps every byte of its log.",
+            "Headless: `n3x build --variant ID --backend quick` (add --dry-run to see the \
+             commands first); `n3x build --list` shows past builds.",
         ]),
         View::Cluster => Some([
             "No cluster running.",

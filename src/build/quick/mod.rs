@@ -178,6 +178,26 @@ pub fn hex(bytes: &[u8]) -> String {
     })
 }
 
+/// mmdebstrap's options (all but the suite and the target directory).
+pub fn mmdebstrap_options() -> Vec<String> {
+    let mut options: Vec<String> = vec![
+        "--variant=minbase".into(),
+        format!("--include={}", PACKAGES.join(",")),
+        // The kernel comes without Debian's initramfs: the image boots n3x's small one.
+        "--essential-hook=mkdir -p \"$1/etc/initramfs-tools\" && echo update_initramfs=no > \"$1/etc/initramfs-tools/update-initramfs.conf\"".into(),
+        // Keep that file when initramfs-tools installs its own, without asking.
+        "--dpkgopt=force-confold".into(),
+        "--dpkgopt=force-confdef".into(),
+    ];
+    options.extend(
+        EXCLUDES
+            .iter()
+            .map(|e| format!("--dpkgopt=path-exclude={e}")),
+    );
+    options.push("--dpkgopt=path-include=/usr/share/locale/locale.alias".into());
+    options
+}
+
 /// The key of the base built from these inputs: everything that changes its bytes.
 pub fn base_key(k3s: &K3sSource) -> std::io::Result<String> {
     let mut h = Sha256::new();
@@ -187,8 +207,7 @@ pub fn base_key(k3s: &K3sSource) -> std::io::Result<String> {
     };
     feed(FORMAT);
     feed(SUITE);
-    PACKAGES.iter().for_each(|p| feed(p));
-    EXCLUDES.iter().for_each(|p| feed(p));
+    mmdebstrap_options().iter().for_each(|o| feed(o));
     feed(&guest::init_script());
     for item in guest::rootfs_items() {
         feed(&format!("{item:?}"));
@@ -319,22 +338,8 @@ pub fn steps(v: &Variant, state: &Path, k3s: &K3sSource) -> std::io::Result<Vec<
             });
         }
         steps.push(Step::Quick(Task::Prepare { work: work.clone() }));
-        let mut argv: Vec<String> = vec![
-            "mmdebstrap".into(),
-            "--variant=minbase".into(),
-            format!("--include={}", PACKAGES.join(",")),
-            // The kernel comes without Debian's initramfs: the image boots n3x's small one.
-            "--essential-hook=mkdir -p \"$1/etc/initramfs-tools\" && echo update_initramfs=no > \"$1/etc/initramfs-tools/update-initramfs.conf\"".into(),
-            // Keep that file when initramfs-tools installs its own, without asking.
-            "--dpkgopt=force-confold".into(),
-            "--dpkgopt=force-confdef".into(),
-        ];
-        argv.extend(
-            EXCLUDES
-                .iter()
-                .map(|e| format!("--dpkgopt=path-exclude={e}")),
-        );
-        argv.push("--dpkgopt=path-include=/usr/share/locale/locale.alias".into());
+        let mut argv: Vec<String> = vec!["mmdebstrap".into()];
+        argv.extend(mmdebstrap_options());
         argv.push(SUITE.into());
         argv.push(rootfs.display().to_string());
         steps.push(Step::Run {

@@ -1,0 +1,389 @@
+//! State of the Builds view: every build of the session with its state, step, progress and
+//! the recent lines of its output; the selection, follow mode and the search in the log.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::build::engine::{BuildNo, BuildUpdate};
+use crate::build::plan::Backend;
+use crate::build::state::{ArtifactRecord, Outcome};
+use crate::supervise::Child;
+
+/// Lines of output each build keeps for the log view and the search (the log files keep all).
+pub const KEPT_LINES: usize = 5000;
+
+/// Where a build is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting for a free slot.
+    Queued,
+    /// Running.
+    Running,
+    /// Ended.
+    Done(Outcome),
+}
+
+impl Phase {
+    /// One word for the table.
+    pub fn word(self) -> &'static str {
+        match self {
+            Phase::Queued => "queued",
+            Phase::Running => "running",
+            Phase::Done(o) => o.word(),
+        }
+    }
+}
+
+/// One build as the view knows it.
+#[derive(Debug, Clone)]
+pub struct Build {
+    /// Its number in this session.
+    pub no: BuildNo,
+    /// The variant's key.
+    pub variant: String,
+    /// The backend.
+    pub backend: Backend,
+    /// Every step, as `--dry-run` prints it.
+    pub steps: Vec<String>,
+    /// The last successful duration of the same variant and backend.
+    pub estimate: Option<Duration>,
+    /// Where it is.
+    pub phase: Phase,
+    /// When it started running.
+    pub started: Option<Instant>,
+    /// How long it ran, once it ended.
+    pub duration: Option<Duration>,
+    /// The step running now: index, count, description.
+    pub step: Option<(usize, usize, String)>,
+    /// The program of the running step (its screen is the live pane).
+    pub child: Option<Child>,
+    /// The build tool's progress: its line and how much is done.
+    pub progress: Option<(String, Option<f64>)>,
+    /// The most recent lines of output.
+    pub lines: VecDeque<String>,
+    /// Lines that never reached the view (the log files have them).
+    pub dropped: u64,
+    /// The build's directory (record and step logs).
+    pub dir: Option<PathBuf>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// What it produced.
+    pub artifacts: Vec<ArtifactRecord>,
+}
+
+impl Build {
+    /// How long it has run (or ran).
+    pub fn elapsed(&self) -> Option<Duration> {
+        self.duration.or_else(|| self.started.map(|t| t.elapsed()))
+    }
+
+    /// Done, from 0 to 1: the tool's own progress, else the share of steps done, else the
+    /// share of the estimate used (at most 99 %).
+    pub fn fraction(&self) -> Option<f64> {
+        match self.phase {
+            Phase::Done(Outcome::Succeeded) => return Some(1.0),
+            // Where it stopped: the share of its steps that were done.
+            Phase::Done(_) => {
+                return self
+                    .step
+                    .as_ref()
+                    .map(|(i, n, _)| *i as f64 / (*n).max(1) as f64);
+            }
+            Phase::Queued | Phase::Running => {}
+        }
+        if let Some((_, Some(f))) = &self.progress {
+            return Some(*f);
+        }
+        match (self.elapsed(), self.estimate) {
+            (Some(e), Some(est)) if !est.is_zero() => {
+                Some((e.as_secs_f64() / est.as_secs_f64()).min(0.99))
+            }
+            _ => self
+                .step
+                .as_ref()
+                .map(|(i, n, _)| *i as f64 / (*n).max(1) as f64),
+        }
+    }
+
+    /// The newest log file: the running step's, else the last one in the build's directory.
+    pub fn log_file(&self) -> Option<PathBuf> {
+        if let Some(child) = &self.child {
+            return Some(child.log_path().to_path_buf());
+        }
+        let dir = self.dir.as_ref()?;
+        let mut logs: Vec<PathBuf> = std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+            .collect();
+        logs.sort();
+        // A build whose steps ran no program (a cached quick base) has only its record.
+        logs.pop()
+            .or_else(|| Some(dir.join("record.json")).filter(|r| r.is_file()))
+    }
+}
+
+/// The Builds view's state.
+#[derive(Debug, Clone, Default)]
+pub struct BuildsState {
+    /// Every build, oldest first.
+    pub builds: Vec<Build>,
+    /// The selected build's index.
+    pub selected: usize,
+    /// The log pane follows the output (else it stays where the user scrolled).
+    pub paused: bool,
+    /// Lines scrolled up from the end of the log, while paused.
+    pub scroll: usize,
+    /// The search text (matches are highlighted; `n`/`N` jump).
+    pub search: String,
+    /// The search is being typed.
+    pub searching: bool,
+}
+
+impl BuildsState {
+    /// Applies an engine update.
+    pub fn apply(&mut self, no: BuildNo, update: BuildUpdate) {
+        if let BuildUpdate::Queued {
+            variant,
+            backend,
+            steps,
+            estimate,
+        } = update
+        {
+            self.builds.push(Build {
+                no,
+                variant,
+                backend,
+                steps,
+                estimate,
+                phase: Phase::Queued,
+                started: None,
+                duration: None,
+                step: None,
+                child: None,
+                progress: None,
+                lines: VecDeque::new(),
+                dropped: 0,
+                dir: None,
+                error: None,
+                artifacts: Vec::new(),
+            });
+            // A new build is what the user wants to see.
+            self.selected = self.builds.len() - 1;
+            self.scroll = 0;
+            return;
+        }
+        let Some(build) = self.builds.iter_mut().find(|b| b.no == no) else {
+            return;
+        };
+        match update {
+            BuildUpdate::Queued { .. } => {}
+            BuildUpdate::Started { dir } => {
+                build.phase = Phase::Running;
+                build.started = Some(Instant::now());
+                build.dir = Some(dir);
+            }
+            BuildUpdate::Step {
+                index,
+                total,
+                description,
+                child,
+            } => {
+                push_line(build, format!("==> [{}/{total}] {description}", index + 1));
+                build.step = Some((index, total, description));
+                build.child = child;
+            }
+            BuildUpdate::Line(line) => push_line(build, line),
+            BuildUpdate::Dropped(n) => build.dropped += n,
+            BuildUpdate::Progress { line, fraction } => build.progress = Some((line, fraction)),
+            BuildUpdate::Finished {
+                outcome,
+                duration,
+                error,
+                artifacts,
+            } => {
+                build.phase = Phase::Done(outcome);
+                build.duration = Some(duration);
+                if let Some(e) = &error {
+                    push_line(build, format!("n3x: {}: {e}", outcome.word()));
+                }
+                build.error = error;
+                build.artifacts = artifacts;
+                // The pane shows the log from now on; the program's screen stays reachable
+                // through its log file.
+                build.child = None;
+            }
+        }
+    }
+
+    /// The selected build.
+    pub fn selected(&self) -> Option<&Build> {
+        self.builds.get(self.selected)
+    }
+
+    /// How many builds are queued or running.
+    pub fn active(&self) -> usize {
+        self.builds
+            .iter()
+            .filter(|b| matches!(b.phase, Phase::Queued | Phase::Running))
+            .count()
+    }
+
+    /// Moves the selection.
+    pub fn move_by(&mut self, delta: isize) {
+        let last = self.builds.len().saturating_sub(1);
+        self.selected = self.selected.saturating_add_signed(delta).min(last);
+        self.scroll = 0;
+    }
+
+    /// Scrolls the log up (positive) or down; scrolling pauses following.
+    pub fn scroll_by(&mut self, delta: isize) {
+        let lines = self.selected().map_or(0, |b| b.lines.len());
+        self.scroll = self
+            .scroll
+            .saturating_add_signed(delta)
+            .min(lines.saturating_sub(1));
+        if delta > 0 {
+            self.paused = true;
+        }
+    }
+
+    /// The line indexes of the selected build's lines that contain the search text.
+    pub fn matches(&self) -> Vec<usize> {
+        let Some(b) = self.selected() else {
+            return Vec::new();
+        };
+        if self.search.is_empty() {
+            return Vec::new();
+        }
+        let needle = self.search.to_lowercase();
+        b.lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.to_lowercase().contains(&needle))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Jumps to the next match above the view (`older`) or below it, pausing the follow.
+    /// Returns false when there is none.
+    pub fn jump(&mut self, older: bool) -> bool {
+        let Some(len) = self.selected().map(|b| b.lines.len()) else {
+            return false;
+        };
+        let bottom = len.saturating_sub(1 + self.scroll);
+        let matches = self.matches();
+        let target = if older {
+            matches.iter().rev().find(|i| **i < bottom)
+        } else {
+            matches.iter().find(|i| **i > bottom)
+        };
+        match target {
+            Some(i) => {
+                self.scroll = len.saturating_sub(1 + i);
+                self.paused = true;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+fn push_line(build: &mut Build, line: String) {
+    if build.lines.len() == KEPT_LINES {
+        build.lines.pop_front();
+    }
+    build.lines.push_back(line);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queued(state: &mut BuildsState, no: BuildNo) {
+        state.apply(
+            no,
+            BuildUpdate::Queued {
+                variant: format!("v{no}@qemuamd64"),
+                backend: Backend::Quick,
+                steps: vec!["a".into(), "b".into()],
+                estimate: None,
+            },
+        );
+    }
+
+    #[test]
+    fn updates_move_a_build_from_queued_to_done() {
+        let mut s = BuildsState::default();
+        queued(&mut s, 1);
+        assert_eq!(s.active(), 1);
+        s.apply(
+            1,
+            BuildUpdate::Started {
+                dir: "/tmp/b".into(),
+            },
+        );
+        assert_eq!(s.builds[0].phase, Phase::Running);
+        s.apply(
+            1,
+            BuildUpdate::Step {
+                index: 1,
+                total: 2,
+                description: "run b".into(),
+                child: None,
+            },
+        );
+        assert_eq!(s.builds[0].fraction(), Some(0.5));
+        s.apply(
+            1,
+            BuildUpdate::Finished {
+                outcome: Outcome::Failed,
+                duration: Duration::from_secs(3),
+                error: Some("b exited with code 2".into()),
+                artifacts: vec![],
+            },
+        );
+        assert_eq!(s.active(), 0);
+        assert_eq!(s.builds[0].phase.word(), "failed");
+        assert!(
+            s.builds[0]
+                .lines
+                .back()
+                .unwrap()
+                .contains("exited with code 2")
+        );
+    }
+
+    #[test]
+    fn the_log_keeps_a_bounded_number_of_lines() {
+        let mut s = BuildsState::default();
+        queued(&mut s, 1);
+        for i in 0..KEPT_LINES + 10 {
+            s.apply(1, BuildUpdate::Line(format!("line {i}")));
+        }
+        assert_eq!(s.builds[0].lines.len(), KEPT_LINES);
+        assert_eq!(s.builds[0].lines.front().unwrap(), "line 10");
+    }
+
+    #[test]
+    fn search_jumps_between_matches_and_pauses_following() {
+        let mut s = BuildsState::default();
+        queued(&mut s, 1);
+        for i in 0..100 {
+            let text = if i % 30 == 0 { "ERROR here" } else { "ok" };
+            s.apply(1, BuildUpdate::Line(format!("{i} {text}")));
+        }
+        s.search = "error".into();
+        assert_eq!(s.matches(), [0, 30, 60, 90]);
+        assert!(s.jump(true));
+        assert!(s.paused);
+        // Line 90 at the bottom of the view.
+        assert_eq!(s.scroll, 9);
+        assert!(s.jump(true));
+        assert_eq!(s.scroll, 39);
+        assert!(s.jump(false));
+        assert_eq!(s.scroll, 9);
+        assert!(!s.jump(false), "nothing newer");
+    }
+}

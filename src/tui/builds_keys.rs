@@ -1,0 +1,262 @@
+//! What the Builds view's keys do, starting a build from the Matrix view, and the backend
+//! chooser.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::app::{App, Message, Mode, Request, Update, View};
+use super::keymap::Action;
+use crate::build::engine::Command;
+use crate::build::plan::Backend;
+
+/// The backends in the chooser's order, with the key that picks each.
+pub const BACKENDS: [(Backend, char, &str); 3] = [
+    (
+        Backend::Quick,
+        'q',
+        "Debian test image from Debian's packages (qemuamd64; root)",
+    ),
+    (Backend::Isar, 'i', "ISAR image with kas-container"),
+    (Backend::Nixos, 'n', "NixOS system with nix build"),
+];
+
+/// The backend the chooser offers first for a machine: quick where it can build, else isar.
+pub fn default_backend(machine: &str) -> usize {
+    if crate::build::quick::MACHINES.contains(&machine) {
+        0
+    } else {
+        1
+    }
+}
+
+impl App {
+    pub(super) fn builds_action(&mut self, action: Action) -> Update {
+        let page = 10;
+        match action {
+            Action::Build => {
+                let Some(v) = self.matrix.selected_variant().cloned() else {
+                    return Update::NOTHING;
+                };
+                let first = default_backend(&v.machine);
+                self.backend_choice = Some((v, first));
+                self.mode = Mode::Backend;
+            }
+            Action::Up => self.builds.move_by(-1),
+            Action::Down => self.builds.move_by(1),
+            Action::DetailUp => self.builds.scroll_by(page),
+            Action::DetailDown => self.builds.scroll_by(-page),
+            Action::Follow => {
+                self.builds.paused = !self.builds.paused;
+                if !self.builds.paused {
+                    self.builds.scroll = 0;
+                }
+            }
+            Action::Search => {
+                self.builds.search.clear();
+                self.builds.searching = true;
+                self.mode = Mode::Search;
+            }
+            Action::NextMatch | Action::PrevMatch => {
+                if self.builds.search.is_empty() {
+                    return self.tell("no search yet: / searches the log", false);
+                }
+                if !self.builds.jump(action == Action::PrevMatch) {
+                    let which = if action == Action::PrevMatch {
+                        "older"
+                    } else {
+                        "newer"
+                    };
+                    return self.tell(
+                        &format!("no {which} match of \"{}\"", self.builds.search),
+                        false,
+                    );
+                }
+            }
+            Action::CancelBuild => {
+                let Some(b) = self.builds.selected() else {
+                    return Update::NOTHING;
+                };
+                if !matches!(
+                    b.phase,
+                    super::builds::Phase::Queued | super::builds::Phase::Running
+                ) {
+                    return self.tell(&format!("build {} has ended already", b.no), false);
+                }
+                let no = b.no;
+                self.message = Some(Message {
+                    text: format!("cancelling build {no}…"),
+                    error: false,
+                });
+                return Update {
+                    redraw: true,
+                    request: Some(Request::Build(Command::Cancel(no))),
+                };
+            }
+            Action::RetryBuild => {
+                let Some(b) = self.builds.selected() else {
+                    return Update::NOTHING;
+                };
+                return Update {
+                    redraw: true,
+                    request: Some(Request::Build(Command::Retry(b.no))),
+                };
+            }
+            Action::OpenLog => {
+                let Some(log) = self.builds.selected().and_then(|b| b.log_file()) else {
+                    return self.tell("this build has no log yet", false);
+                };
+                return Update {
+                    redraw: true,
+                    request: Some(Request::Page(log)),
+                };
+            }
+            _ => return Update::NOTHING,
+        }
+        Update::REDRAW
+    }
+
+    fn tell(&mut self, text: &str, error: bool) -> Update {
+        self.message = Some(Message {
+            text: text.to_string(),
+            error,
+        });
+        Update::REDRAW
+    }
+
+    pub(super) fn backend_key(&mut self, key: KeyEvent) -> Update {
+        let Some((variant, highlighted)) = self.backend_choice.clone() else {
+            self.mode = Mode::Normal;
+            return Update::REDRAW;
+        };
+        let chosen = match key.code {
+            KeyCode::Esc => None,
+            KeyCode::Enter => Some(BACKENDS[highlighted].0),
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.backend_choice = Some((variant, highlighted.saturating_sub(1)));
+                return Update::REDRAW;
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.backend_choice = Some((variant, (highlighted + 1).min(BACKENDS.len() - 1)));
+                return Update::REDRAW;
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                match BACKENDS.iter().find(|(_, k, _)| *k == c) {
+                    Some((b, _, _)) => Some(*b),
+                    None => return Update::NOTHING,
+                }
+            }
+            _ => return Update::NOTHING,
+        };
+        self.mode = Mode::Normal;
+        self.backend_choice = None;
+        let Some(backend) = chosen else {
+            return Update::REDRAW;
+        };
+        self.view = View::Builds;
+        self.builds.paused = false;
+        Update {
+            redraw: true,
+            request: Some(Request::Build(Command::Start(variant, backend))),
+        }
+    }
+
+    pub(super) fn search_key(&mut self, key: KeyEvent) -> Update {
+        let b = &mut self.builds;
+        match key.code {
+            KeyCode::Esc => {
+                b.search.clear();
+                b.searching = false;
+                self.mode = Mode::Normal;
+            }
+            KeyCode::Enter => {
+                b.searching = false;
+                self.mode = Mode::Normal;
+                if !b.search.is_empty() && !b.jump(true) {
+                    let text = format!("\"{}\" is not in the kept log lines", b.search);
+                    return self.tell(&text, false);
+                }
+            }
+            KeyCode::Backspace => {
+                b.search.pop();
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => b.search.push(c),
+            _ => return Update::NOTHING,
+        }
+        Update::REDRAW
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::build::engine::BuildUpdate;
+    use crate::event::Event;
+    use crate::profile::Profiles;
+    use crate::tui::theme::Theme;
+
+    fn app() -> App {
+        let p = Profiles::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles"))
+            .unwrap();
+        App::new(Arc::new(p), Theme::monochrome())
+    }
+
+    fn press(a: &mut App, code: KeyCode) -> Update {
+        a.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    }
+
+    #[test]
+    fn b_asks_for_the_backend_and_starts_the_build() {
+        let mut a = app();
+        press(&mut a, KeyCode::Char('b'));
+        assert_eq!(a.mode, Mode::Backend);
+        assert_eq!(
+            a.backend_choice.as_ref().unwrap().1,
+            0,
+            "quick first for qemuamd64"
+        );
+        let update = press(&mut a, KeyCode::Char('i'));
+        let Some(Request::Build(Command::Start(v, backend))) = update.request else {
+            panic!("{update:?}")
+        };
+        assert_eq!(v.key(), "base@qemuamd64");
+        assert_eq!(backend, Backend::Isar);
+        assert_eq!(a.view, View::Builds);
+        assert_eq!(a.mode, Mode::Normal);
+        // Esc builds nothing.
+        press(&mut a, KeyCode::Char('1'));
+        press(&mut a, KeyCode::Char('b'));
+        assert_eq!(press(&mut a, KeyCode::Esc).request, None);
+    }
+
+    #[test]
+    fn the_builds_view_searches_cancels_and_retries() {
+        let mut a = app();
+        a.handle(Event::Build(
+            7,
+            BuildUpdate::Queued {
+                variant: "base@qemuamd64".into(),
+                backend: Backend::Quick,
+                steps: vec![],
+                estimate: None,
+            },
+        ));
+        for i in 0..20 {
+            a.handle(Event::Build(7, BuildUpdate::Line(format!("line {i}"))));
+        }
+        press(&mut a, KeyCode::Char('2'));
+        press(&mut a, KeyCode::Char('/'));
+        assert_eq!(a.mode, Mode::Search);
+        for c in "line 3".chars() {
+            press(&mut a, KeyCode::Char(c));
+        }
+        press(&mut a, KeyCode::Enter);
+        assert!(a.builds.paused);
+        assert_eq!(a.builds.scroll, 16, "line 3 at the bottom");
+        let cancel = press(&mut a, KeyCode::Char('c'));
+        assert_eq!(cancel.request, Some(Request::Build(Command::Cancel(7))));
+        let retry = press(&mut a, KeyCode::Char('R'));
+        assert_eq!(retry.request, Some(Request::Build(Command::Retry(7))));
+        assert_eq!(a.matrix.all_rows()[0].cells[5], "queued");
+    }
+}
