@@ -504,6 +504,8 @@ impl Job {
         let mut spec = Spec::new(argv.iter().cloned(), log.to_path_buf());
         spec.cwd = Some(cwd.to_path_buf());
         spec.size = self.settings.size;
+        // Wide panes cost 32 bytes a cell; the log file has every line anyway.
+        spec.scrollback = 500;
         let child = self
             .supervisor
             .spawn(spec)

@@ -253,13 +253,13 @@ impl App {
                             | BuildUpdate::Progress { .. }
                     );
                 if let BuildUpdate::Finished { outcome, .. } = &update
-                    && let Some(b) = self.builds.builds.iter().find(|b| b.no == no)
+                    && let Some(b) = self.builds.builds.iter().find(|b| b.no == no && !b.past)
                 {
                     self.matrix.set_build_state(&b.variant, outcome.word());
                 } else if let BuildUpdate::Queued { variant, .. } = &update {
                     self.matrix.set_build_state(variant, "queued");
                 } else if let BuildUpdate::Started { .. } = &update
-                    && let Some(b) = self.builds.builds.iter().find(|b| b.no == no)
+                    && let Some(b) = self.builds.builds.iter().find(|b| b.no == no && !b.past)
                 {
                     self.matrix.set_build_state(&b.variant, "running");
                 }
@@ -451,6 +451,7 @@ impl App {
                 return self.builds_action(action);
             }
             Action::Build
+            | Action::BuildWith
             | Action::Follow
             | Action::Search
             | Action::NextMatch

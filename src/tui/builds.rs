@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::build::engine::{BuildNo, BuildUpdate};
 use crate::build::plan::Backend;
-use crate::build::state::{ArtifactRecord, Outcome};
+use crate::build::state::{ArtifactRecord, BuildRecord, Outcome};
 use crate::supervise::Child;
 
 /// Lines of output each build keeps for the log view and the search (the log files keep all).
@@ -70,6 +70,8 @@ pub struct Build {
     pub error: Option<String>,
     /// What it produced.
     pub artifacts: Vec<ArtifactRecord>,
+    /// A build of an earlier session, read from its record.
+    pub past: bool,
 }
 
 impl Build {
@@ -142,6 +144,42 @@ pub struct BuildsState {
 }
 
 impl BuildsState {
+    /// The builds of earlier sessions, from their records (numbered 0: the engine does not
+    /// know them), oldest first, the last `limit` of them.
+    pub fn with_history(records: &[BuildRecord], state: &std::path::Path, limit: usize) -> Self {
+        let builds: Vec<Build> = records
+            .iter()
+            .skip(records.len().saturating_sub(limit))
+            .map(|r| Build {
+                no: 0,
+                variant: r.variant.clone(),
+                backend: r.backend,
+                steps: r.steps.iter().map(|s| s.description.clone()).collect(),
+                estimate: None,
+                phase: Phase::Done(r.outcome),
+                started: None,
+                duration: r.duration_ms.map(Duration::from_millis),
+                step: None,
+                child: None,
+                progress: None,
+                lines: VecDeque::from([format!(
+                    "n3x: built {} (UTC); o opens its last log, R builds it again",
+                    r.started
+                )]),
+                dropped: 0,
+                dir: Some(state.join("builds").join(&r.id)),
+                error: r.error.clone(),
+                artifacts: r.artifacts.clone(),
+                past: true,
+            })
+            .collect();
+        BuildsState {
+            selected: builds.len().saturating_sub(1),
+            builds,
+            ..BuildsState::default()
+        }
+    }
+
     /// Applies an engine update.
     pub fn apply(&mut self, no: BuildNo, update: BuildUpdate) {
         if let BuildUpdate::Queued {
@@ -168,13 +206,14 @@ impl BuildsState {
                 dir: None,
                 error: None,
                 artifacts: Vec::new(),
+                past: false,
             });
             // A new build is what the user wants to see.
             self.selected = self.builds.len() - 1;
             self.scroll = 0;
             return;
         }
-        let Some(build) = self.builds.iter_mut().find(|b| b.no == no) else {
+        let Some(build) = self.builds.iter_mut().find(|b| b.no == no && !b.past) else {
             return;
         };
         match update {
@@ -300,6 +339,7 @@ fn push_line(build: &mut Build, line: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn queued(state: &mut BuildsState, no: BuildNo) {
         state.apply(
@@ -385,5 +425,32 @@ mod tests {
         assert!(s.jump(false));
         assert_eq!(s.scroll, 9);
         assert!(!s.jump(false), "nothing newer");
+    }
+
+    #[test]
+    fn past_builds_come_from_their_records_and_never_take_engine_updates() {
+        let record = BuildRecord {
+            id: "20260101T000000Z-base_qemuamd64-quick".into(),
+            variant: "base@qemuamd64".into(),
+            backend: Backend::Quick,
+            started: "2026-01-01T00:00:00Z".into(),
+            duration_ms: Some(61_000),
+            outcome: Outcome::Succeeded,
+            error: None,
+            steps: vec![],
+            artifacts: vec![],
+        };
+        let mut s = BuildsState::with_history(&[record.clone(), record], Path::new("/s"), 1);
+        assert_eq!(s.builds.len(), 1, "only the last `limit` records");
+        let past = &s.builds[0];
+        assert!(past.past);
+        assert_eq!(past.elapsed(), Some(Duration::from_secs(61)));
+        assert_eq!(
+            past.dir.as_deref(),
+            Some(Path::new("/s/builds/20260101T000000Z-base_qemuamd64-quick"))
+        );
+        // Session build numbers start at 1; a past build (0) is never updated by mistake.
+        s.apply(0, BuildUpdate::Line("stray".into()));
+        assert_eq!(s.builds[0].lines.len(), 1);
     }
 }

@@ -36,6 +36,13 @@ impl App {
                 let Some(v) = self.matrix.selected_variant().cloned() else {
                     return Update::NOTHING;
                 };
+                let backend = BACKENDS[default_backend(&v.machine)].0;
+                return self.start_build(v, backend);
+            }
+            Action::BuildWith => {
+                let Some(v) = self.matrix.selected_variant().cloned() else {
+                    return Update::NOTHING;
+                };
                 let first = default_backend(&v.machine);
                 self.backend_choice = Some((v, first));
                 self.mode = Mode::Backend;
@@ -95,6 +102,20 @@ impl App {
                 let Some(b) = self.builds.selected() else {
                     return Update::NOTHING;
                 };
+                if b.past {
+                    // A build of an earlier session: the engine does not know it; start anew.
+                    let (key, backend) = (b.variant.clone(), b.backend);
+                    let Some(v) = self
+                        .matrix
+                        .all_rows()
+                        .iter()
+                        .map(|r| r.variant.clone())
+                        .find(|v| v.key() == key)
+                    else {
+                        return self.tell(&format!("{key} is no longer in the matrix"), true);
+                    };
+                    return self.start_build(v, backend);
+                }
                 return Update {
                     redraw: true,
                     request: Some(Request::Build(Command::Retry(b.no))),
@@ -151,6 +172,11 @@ impl App {
         let Some(backend) = chosen else {
             return Update::REDRAW;
         };
+        self.start_build(variant, backend)
+    }
+
+    /// Asks the engine for a build and shows the Builds view, following it.
+    fn start_build(&mut self, variant: crate::matrix::Variant, backend: Backend) -> Update {
         self.view = View::Builds;
         self.builds.paused = false;
         Update {
@@ -206,9 +232,18 @@ mod tests {
     }
 
     #[test]
-    fn b_asks_for_the_backend_and_starts_the_build() {
+    fn b_builds_with_the_default_backend_and_shift_b_asks() {
         let mut a = app();
-        press(&mut a, KeyCode::Char('b'));
+        let update = press(&mut a, KeyCode::Char('b'));
+        let Some(Request::Build(Command::Start(v, backend))) = update.request else {
+            panic!("{update:?}")
+        };
+        assert_eq!(
+            (v.key().as_str(), backend),
+            ("base@qemuamd64", Backend::Quick)
+        );
+        press(&mut a, KeyCode::Char('1'));
+        press(&mut a, KeyCode::Char('B'));
         assert_eq!(a.mode, Mode::Backend);
         assert_eq!(
             a.backend_choice.as_ref().unwrap().1,
@@ -225,7 +260,7 @@ mod tests {
         assert_eq!(a.mode, Mode::Normal);
         // Esc builds nothing.
         press(&mut a, KeyCode::Char('1'));
-        press(&mut a, KeyCode::Char('b'));
+        press(&mut a, KeyCode::Char('B'));
         assert_eq!(press(&mut a, KeyCode::Esc).request, None);
     }
 

@@ -98,7 +98,11 @@ fn draw_table(frame: &mut Frame, app: &App, area: Rect) {
             .unwrap_or_default();
         let spans = vec![
             Span::raw(if selected { "▶ " } else { "  " }),
-            Span::raw(format!("{:>3} ", b.no)),
+            Span::raw(if b.past {
+                "  · ".to_string()
+            } else {
+                format!("{:>3} ", b.no)
+            }),
             Span::styled(format!("{:<9} ", b.phase.word()), phase_style(t, b.phase)),
             Span::raw(format!("{:<variant_width$} ", b.variant)),
             Span::raw(format!("{:<7} ", b.backend.name())),

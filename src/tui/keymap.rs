@@ -84,8 +84,10 @@ pub enum Action {
     CloseEditor,
     /// Editor: quit n3x (asks when there are unsaved changes).
     QuitEditor,
-    /// Build the selected variant (asks which backend).
+    /// Build the selected variant with its default backend (quick for qemuamd64, else isar).
     Build,
+    /// Build the selected variant with a backend the user picks.
+    BuildWith,
     /// Builds: follow the output, or pause to scroll.
     Follow,
     /// Builds: search the log.
@@ -427,8 +429,15 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Build,
         scope: TABLE,
         triggers: &[ch('b')],
-        description: "Build the variant…",
+        description: "Build (default backend)",
         hint: Some("build"),
+    },
+    Binding {
+        action: Action::BuildWith,
+        scope: TABLE,
+        triggers: &[ch('B')],
+        description: "Build with a backend…",
+        hint: None,
     },
     Binding {
         action: Action::EditFile,

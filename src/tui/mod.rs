@@ -64,10 +64,12 @@ pub fn run(profiles: Profiles, theme: Theme, builds: Settings) -> io::Result<Exi
     let profiles = Arc::new(profiles);
     let mut app = App::new(Arc::clone(&profiles), theme);
     // The BUILD column starts with the outcome of each variant's last build.
-    for record in state::history(&builds.state).0 {
+    let (records, _) = state::history(&builds.state);
+    for record in &records {
         app.matrix
             .set_build_state(&record.variant, record.outcome.word());
     }
+    app.builds = builds::BuildsState::with_history(&records, &builds.state, 50);
     let supervisor = Supervisor::new().map_err(io::Error::other)?;
     let exit = runtime.block_on(async {
         let (publisher, bus) = event::bus();
