@@ -25,6 +25,10 @@ pub const NET_UP_MARKER: &str = "N3X-NET-UP";
 /// The line the control channel prints when it is ready for commands.
 pub const BACKDOOR_READY: &str = "N3X-BACKDOOR-READY";
 
+/// What the initramfs prints, and then powers off, when the kernel command line has
+/// `n3x.probe` (an accelerator probe).
+pub const PROBE_MARKER: &str = "N3X-PROBE-OK";
+
 /// Modules the initramfs loads to reach the root filesystem and the layers.
 pub const INITRAMFS_MODULES: [&str; 7] = [
     "virtio_mmio",
@@ -48,6 +52,8 @@ pub fn init_script() -> String {
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+# An accelerator probe boots only this far: it proves the CPU runs the kernel, then stops.
+if grep -q n3x.probe /proc/cmdline; then echo {PROBE_MARKER} > /dev/console; poweroff -f; fi
 for m in {modules}; do modprobe "$m" 2>/dev/null; done
 root=$(sed -n 's/.*n3x\.root=\([^ ]*\).*/\1/p' /proc/cmdline)
 root=${{root:-/dev/vda}}
