@@ -50,6 +50,19 @@ pub enum Command {
     Screenshot(ScreenshotArgs),
     /// Build variants (isar, nixos or quick backend), show what would run, or list past builds.
     Build(crate::build::command::BuildArgs),
+    /// Boot a profile's QEMU cluster (`up`), show it (`status`) or stop it (`down`).
+    #[cfg(target_os = "linux")]
+    #[command(subcommand)]
+    Cluster(crate::cluster::command::ClusterCommand),
+    /// Attach to a node's serial console (Ctrl-] leaves).
+    #[cfg(target_os = "linux")]
+    Console(crate::cluster::command::ConsoleArgs),
+    /// Run a command on a node through its control channel; its exit code becomes n3x's.
+    #[cfg(target_os = "linux")]
+    Exec(crate::cluster::command::ExecArgs),
+    /// Set a node's NIC link up or down (fault injection through QMP).
+    #[cfg(target_os = "linux")]
+    Link(crate::cluster::command::LinkArgs),
 }
 
 /// Arguments of `n3x screenshot`.
@@ -210,6 +223,19 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let p = load(cli.profiles.as_deref(), &cwd)?;
             render(&p, &args)
         }
+        #[cfg(target_os = "linux")]
+        Some(Command::Cluster(command)) => {
+            let p = load(cli.profiles.as_deref(), &cwd)?;
+            crate::cluster::command::cluster(p, &command).map_err(Failure::usage)
+        }
+        #[cfg(target_os = "linux")]
+        Some(Command::Console(args)) => {
+            crate::cluster::command::console(&args).map_err(Failure::usage)
+        }
+        #[cfg(target_os = "linux")]
+        Some(Command::Exec(args)) => crate::cluster::command::exec(&args).map_err(Failure::usage),
+        #[cfg(target_os = "linux")]
+        Some(Command::Link(args)) => crate::cluster::command::link(&args).map_err(Failure::usage),
         Some(Command::Build(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
             crate::build::command::run(p, &args).map_err(Failure::usage)

@@ -10,6 +10,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use tokio::sync::mpsc;
 
 use crate::build::engine::{BuildNo, BuildUpdate};
+use crate::cluster::engine::ClusterUpdate;
 use crate::profile::Profiles;
 
 /// How many events may wait in the bus before a publisher has to wait.
@@ -28,6 +29,12 @@ pub enum Event {
     ProfilesReloaded(Result<Arc<Profiles>, String>),
     /// Something happened to a build (its number in this session, and what).
     Build(BuildNo, BuildUpdate),
+    /// Something happened to the workbench's cluster.
+    Cluster(ClusterUpdate),
+    /// The cluster started (every QEMU runs), or could not start (why).
+    ClusterStarted(Result<(), String>),
+    /// The cluster is down: every VM and switch has stopped.
+    ClusterStopped,
 }
 
 /// The sending side of the event bus; engines get a clone and publish on it.

@@ -6,12 +6,15 @@
 //!
 //! Around the core, [`tui`] is the full-screen workbench and [`event`] the typed events it
 //! consumes and the build engine publishes; [`build`] runs builds, [`config`] finds the user's
-//! settings and [`cli`] ties the commands together. Every external program runs under the
+//! settings and [`cli`] ties the commands together. `cluster` (Linux only) talks to the QEMU
+//! nodes of a test cluster: their control channels and QMP. Every external program runs under the
 //! supervisor in `supervise` (Linux only): its own PTY and process group, a complete log, and
 //! death with the workbench.
 
 pub mod build;
 pub mod cli;
+#[cfg(target_os = "linux")]
+pub mod cluster;
 pub mod config;
 pub mod event;
 pub mod matrix;

@@ -476,3 +476,76 @@ fn without_a_terminal_n3x_names_the_commands_to_use_instead() {
     assert!(err.contains("`n3x list`"), "{err}");
     assert!(err.contains("`n3x list --json`"), "{err}");
 }
+
+/// The Cluster view with a node whose "console" is a real program under the supervisor.
+#[test]
+fn the_cluster_view_shows_each_node_its_console_and_who_gets_the_keys() {
+    use n3x::cluster::engine::{ClusterUpdate, NodeState};
+    use n3x::supervise::{Spec, Supervisor};
+    let dir = tempfile::tempdir().unwrap();
+    let supervisor = Supervisor::new()
+        .unwrap()
+        .with_wrapper(env!("CARGO_BIN_EXE_n3x"));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _guard = runtime.enter();
+    let child = supervisor
+        .spawn(Spec::new(
+            ["sh", "-c", "echo 'Debian GNU/Linux 12 server-1 ttyS0'; cat"],
+            dir.path().join("console.log"),
+        ))
+        .unwrap();
+    let mut a = app();
+    press(&mut a, KeyCode::Char('3'));
+    // u boots the profile of the variant selected in the Matrix view (base: the first one).
+    let update = a.handle(Event::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::NONE,
+    )));
+    assert!(
+        format!("{:?}", update.request).contains("Up(\"bonding-vlans\")"),
+        "{update:?}"
+    );
+    a.handle(Event::Cluster(ClusterUpdate::Console {
+        node: "server-1".into(),
+        child: child.clone(),
+    }));
+    a.handle(Event::Cluster(ClusterUpdate::State {
+        node: "server-1".into(),
+        state: NodeState::Ready(vec!["eth1.200=192.168.200.1/24".into()]),
+    }));
+    a.handle(Event::ClusterStarted(Ok(())));
+    let start = std::time::Instant::now();
+    let text = loop {
+        let text = screen(&draw(&mut a, 120, 40)).join("\n");
+        if text.contains("Debian GNU/Linux 12 server-1") || start.elapsed().as_secs() > 20 {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(text.contains("Cluster bonding-vlans · 1/1 ready"), "{text}");
+    assert!(
+        text.contains("server-1") && text.contains("eth1.200=192.168.200.1/24"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Debian GNU/Linux 12 server-1 ttyS0"),
+        "{text}"
+    );
+    // a attaches: keys go to the console (q does not quit), the badge names the node.
+    press(&mut a, KeyCode::Char('a'));
+    assert_eq!(a.mode, Mode::Attached);
+    let quit = a.handle(Event::Key(KeyEvent::new(
+        KeyCode::Char('q'),
+        KeyModifiers::NONE,
+    )));
+    assert_eq!(quit.request, None);
+    let text = screen(&draw(&mut a, 120, 40)).join("\n");
+    assert!(text.contains("server-1 receives the keys"), "{text}");
+    assert!(text.contains("⌨ server-1 · Ctrl-] detaches"), "{text}");
+    a.handle(Event::Key(KeyEvent::new(
+        KeyCode::Char(']'),
+        KeyModifiers::CONTROL,
+    )));
+    assert_eq!(a.mode, Mode::Normal);
+    child.cancel();
+}

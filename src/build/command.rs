@@ -55,12 +55,21 @@ pub struct BuildArgs {
 
 /// Where builds keep their state, from the flag or the environment.
 pub fn state_dir(flag: Option<&PathBuf>) -> Result<PathBuf, String> {
-    flag.cloned()
+    let dir = flag
+        .cloned()
         .or_else(state::state_dir_from_env)
         .ok_or_else(|| {
             "no state directory: HOME is not set\n  fix: pass --state-dir DIR or set N3X_STATE_DIR"
                 .to_string()
-        })
+        })?;
+    // Programs run in other directories (mmdebstrap needs an absolute target).
+    if dir.is_absolute() {
+        Ok(dir)
+    } else {
+        std::env::current_dir()
+            .map(|cwd| cwd.join(dir))
+            .map_err(|e| format!("no current directory: {e}"))
+    }
 }
 
 /// Runs `n3x build`. `Err` is a usage or setup error (exit code 2).

@@ -71,6 +71,8 @@ pub enum Mode {
     Search,
     /// Asking whether to quit while builds run.
     ConfirmQuit,
+    /// A node's console is attached: keys go to it until Ctrl-].
+    Attached,
 }
 
 /// What the runner must do after an event.
@@ -84,6 +86,8 @@ pub enum Request {
     Build(crate::build::engine::Command),
     /// Show a log file in a pager (the workbench gives the terminal to it meanwhile).
     Page(std::path::PathBuf),
+    /// Do something to the workbench's cluster.
+    Cluster(super::cluster_keys::ClusterRequest),
 }
 
 /// The result of handling one event.
@@ -173,6 +177,8 @@ pub struct App {
     pub backend_choice: Option<(crate::matrix::Variant, usize)>,
     /// Lines the help overlay is scrolled by (when it does not fit).
     pub help_scroll: u16,
+    /// The Cluster view's state.
+    pub cluster: super::cluster::ClusterState,
 }
 
 impl App {
@@ -191,7 +197,17 @@ impl App {
             builds: BuildsState::default(),
             backend_choice: None,
             help_scroll: 0,
+            cluster: super::cluster::ClusterState::default(),
         }
+    }
+
+    /// Whether builds or a cluster run (their clocks move on screen).
+    pub fn work_is_running(&self) -> bool {
+        self.builds.active() > 0
+            || matches!(
+                self.cluster.phase,
+                super::cluster::Phase::Starting | super::cluster::Phase::Running
+            )
     }
 
     /// The profiles on screen.
@@ -242,6 +258,39 @@ impl App {
                 });
                 Update::REDRAW
             }
+            Event::Cluster(update) => {
+                let visible = self.view == View::Cluster
+                    && !matches!(update, crate::cluster::engine::ClusterUpdate::Line { .. });
+                self.cluster.apply(update);
+                if visible {
+                    Update::REDRAW
+                } else {
+                    Update::NOTHING
+                }
+            }
+            Event::ClusterStarted(Ok(())) => {
+                self.cluster.phase = super::cluster::Phase::Running;
+                Update::REDRAW
+            }
+            Event::ClusterStarted(Err(why)) => {
+                self.cluster.note(format!("failed: {why}"));
+                self.cluster.phase = super::cluster::Phase::Failed(why);
+                Update::REDRAW
+            }
+            Event::ClusterStopped => {
+                self.cluster.phase = super::cluster::Phase::Idle;
+                self.cluster.attached = false;
+                if self.mode == Mode::Attached {
+                    self.mode = Mode::Normal;
+                }
+                self.cluster
+                    .note("the cluster is down: every VM and switch stopped".into());
+                for node in &mut self.cluster.nodes {
+                    node.state = crate::cluster::engine::NodeState::Stopped;
+                    node.child = None;
+                }
+                Update::REDRAW
+            }
             Event::Build(no, update) => {
                 // Lines only change the Builds view; a build's state shows in the status bar
                 // and the Matrix view's BUILD column too.
@@ -289,7 +338,7 @@ impl App {
         }
         let ctrl_c =
             key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl_c && self.editor.is_none() {
+        if ctrl_c && self.editor.is_none() && self.mode != Mode::Attached {
             return self.perform(Action::Quit);
         }
         match self.mode {
@@ -302,6 +351,7 @@ impl App {
             Mode::Choose => self.choose_key(key),
             Mode::Backend => self.backend_key(key),
             Mode::Search => self.search_key(key),
+            Mode::Attached => self.attached_key(key),
             Mode::ConfirmQuit => {
                 self.mode = Mode::Normal;
                 if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('q')) {
@@ -450,6 +500,16 @@ impl App {
             {
                 return self.builds_action(action);
             }
+            Action::Up | Action::Down if self.view == View::Cluster => {
+                return self.cluster_action(action);
+            }
+            Action::ClusterUp
+            | Action::ClusterDown
+            | Action::Attach
+            | Action::LinkEth1
+            | Action::LinkEth2
+            | Action::ResetNode
+            | Action::KillNode => return self.cluster_action(action),
             Action::Build
             | Action::BuildWith
             | Action::Follow

@@ -102,6 +102,20 @@ pub enum Action {
     RetryBuild,
     /// Builds: open the full log of the selected build in a pager.
     OpenLog,
+    /// Cluster: boot the cluster of the selected variant's profile.
+    ClusterUp,
+    /// Cluster: tear the cluster down.
+    ClusterDown,
+    /// Cluster: attach to the selected node's console.
+    Attach,
+    /// Cluster: set eth1's link down, or up again.
+    LinkEth1,
+    /// Cluster: set eth2's link down, or up again (the second bond member).
+    LinkEth2,
+    /// Cluster: reset the selected node (QMP).
+    ResetNode,
+    /// Cluster: kill the selected node's QEMU (QMP quit).
+    KillNode,
 }
 
 /// The parts of the Matrix view that take the keys in turn.
@@ -244,6 +258,7 @@ const FILES: Scope = Scope::Pane(Pane::Files);
 const PREVIEW: Scope = Scope::Pane(Pane::Preview);
 const DIFF: Scope = Scope::Pane(Pane::Diff);
 const BUILDS: Scope = Scope::View(View::Builds);
+const CLUSTER: Scope = Scope::View(View::Cluster);
 
 /// Every binding of the workbench.
 pub const BINDINGS: &[Binding] = &[
@@ -711,6 +726,69 @@ pub const BINDINGS: &[Binding] = &[
         triggers: &[ch('o')],
         description: "Full log in a pager",
         hint: Some("log"),
+    },
+    Binding {
+        action: Action::ClusterUp,
+        scope: CLUSTER,
+        triggers: &[ch('u')],
+        description: "Boot the cluster",
+        hint: Some("up"),
+    },
+    Binding {
+        action: Action::ClusterDown,
+        scope: CLUSTER,
+        triggers: &[ch('D')],
+        description: "Tear the cluster down",
+        hint: Some("down"),
+    },
+    Binding {
+        action: Action::Up,
+        scope: CLUSTER,
+        triggers: &[ch('k'), key(KeyCode::Up)],
+        description: "Previous node",
+        hint: None,
+    },
+    Binding {
+        action: Action::Down,
+        scope: CLUSTER,
+        triggers: &[ch('j'), key(KeyCode::Down)],
+        description: "Next node",
+        hint: None,
+    },
+    Binding {
+        action: Action::Attach,
+        scope: CLUSTER,
+        triggers: &[ch('a'), key(KeyCode::Enter)],
+        description: "Attach (Ctrl-] leaves)",
+        hint: Some("attach"),
+    },
+    Binding {
+        action: Action::LinkEth1,
+        scope: CLUSTER,
+        triggers: &[ch('l')],
+        description: "eth1 link down/up",
+        hint: Some("eth1 link"),
+    },
+    Binding {
+        action: Action::LinkEth2,
+        scope: CLUSTER,
+        triggers: &[ch('L')],
+        description: "eth2 link down/up",
+        hint: None,
+    },
+    Binding {
+        action: Action::ResetNode,
+        scope: CLUSTER,
+        triggers: &[ch('x')],
+        description: "Reset the node",
+        hint: None,
+    },
+    Binding {
+        action: Action::KillNode,
+        scope: CLUSTER,
+        triggers: &[ch('X')],
+        description: "Kill the node's QEMU",
+        hint: None,
     },
 ];
 

@@ -12,6 +12,9 @@ pub mod app;
 pub mod builds;
 mod builds_keys;
 pub mod builds_view;
+pub mod cluster;
+mod cluster_keys;
+pub mod cluster_view;
 pub mod diff;
 pub mod editor;
 mod focus;
@@ -44,6 +47,7 @@ use crate::profile::{self, Profiles};
 use crate::render;
 use crate::supervise::Supervisor;
 use app::{App, Request};
+use cluster_keys::ClusterRequest;
 use theme::Theme;
 
 /// How the workbench ended.
@@ -71,11 +75,33 @@ pub fn run(profiles: Profiles, theme: Theme, builds: Settings) -> io::Result<Exi
     }
     app.builds = builds::BuildsState::with_history(&records, &builds.state, 50);
     let supervisor = Supervisor::new().map_err(io::Error::other)?;
+    let clusters = Clusters {
+        supervisor: supervisor.clone(),
+        repo: builds.repo.clone(),
+        state: builds.state.clone(),
+        running: None,
+    };
     let exit = runtime.block_on(async {
         let (publisher, bus) = event::bus();
         let engine = Engine::start(profiles, builds, supervisor, publisher.clone());
         let mut session = terminal::enter()?;
-        event_loop(&mut session, &mut app, &engine, publisher, bus).await
+        let mut clusters = clusters;
+        let exit = event_loop(
+            &mut session,
+            &mut app,
+            &engine,
+            &mut clusters,
+            publisher,
+            bus,
+        )
+        .await;
+        // Quitting takes the cluster down (the supervisor would kill it anyway).
+        if let Some(slot) = clusters.running.take()
+            && let Some(cluster) = slot.lock().await.take()
+        {
+            cluster.down().await;
+        }
+        exit
     });
     // A signal does not wait for an answer: keep the editor's unsaved text beside its file.
     if let Some(editor) = app.editor.as_ref().filter(|e| e.is_modified()) {
@@ -100,10 +126,128 @@ pub fn run(profiles: Profiles, theme: Theme, builds: Settings) -> io::Result<Exi
 /// drawn at most this often, and the last state of a burst is always drawn.
 pub const FRAME_INTERVAL: Duration = Duration::from_millis(16);
 
+/// The workbench's cluster and what starting one needs.
+struct Clusters {
+    supervisor: Supervisor,
+    repo: std::path::PathBuf,
+    state: std::path::PathBuf,
+    /// The cluster, once `up` has returned it (`None` inside while starting or stopping).
+    running: Option<Arc<tokio::sync::Mutex<Option<crate::cluster::engine::Cluster>>>>,
+}
+
+impl Clusters {
+    /// Carries out a request on a task; results arrive as events.
+    fn request(&mut self, request: ClusterRequest, app: &App, publisher: &Publisher) {
+        use crate::cluster::engine::{self as cluster_engine, Options};
+        match request {
+            ClusterRequest::Up(profile) => {
+                let slot = Arc::new(tokio::sync::Mutex::new(None));
+                self.running = Some(Arc::clone(&slot));
+                let options = Options {
+                    profile,
+                    nodes: None,
+                    accel: None,
+                    k3s_binary: None,
+                    repo: self.repo.clone(),
+                    state: self.state.clone(),
+                };
+                let (profiles, supervisor, publisher) = (
+                    Arc::new(app.profiles().clone()),
+                    self.supervisor.clone(),
+                    publisher.clone(),
+                );
+                tokio::spawn(async move {
+                    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                    let forward = {
+                        let publisher = publisher.clone();
+                        tokio::spawn(async move {
+                            while let Some(update) = rx.recv().await {
+                                if publisher.send(Event::Cluster(update)).await.is_err() {
+                                    break;
+                                }
+                            }
+                        })
+                    };
+                    let mut guard = slot.lock().await;
+                    let result = cluster_engine::up(profiles, options, supervisor, tx).await;
+                    let _ = publisher
+                        .send(Event::ClusterStarted(
+                            result.as_ref().map(|_| ()).map_err(Clone::clone),
+                        ))
+                        .await;
+                    *guard = result.ok();
+                    drop(guard);
+                    // Console lines and states keep coming until the cluster goes down.
+                    let _ = forward.await;
+                });
+            }
+            ClusterRequest::Down => {
+                let Some(slot) = self.running.take() else {
+                    return;
+                };
+                let publisher = publisher.clone();
+                tokio::spawn(async move {
+                    if let Some(cluster) = slot.lock().await.take() {
+                        cluster.down().await;
+                    }
+                    let _ = publisher.send(Event::ClusterStopped).await;
+                });
+            }
+            ClusterRequest::Link { node, nic, up } => {
+                self.node_call(publisher, node.clone(), move |qmp| async move {
+                    qmp.set_link(&crate::cluster::qemu::nic_device_id(&nic), up)
+                        .await
+                        .map(|()| format!("{node} {nic}: link {}", if up { "up" } else { "down" }))
+                });
+            }
+            ClusterRequest::Reset(node) => {
+                self.node_call(publisher, node.clone(), move |qmp| async move {
+                    qmp.system_reset().await.map(|()| format!("{node}: reset"))
+                });
+            }
+            ClusterRequest::Kill(node) => {
+                self.node_call(publisher, node.clone(), move |qmp| async move {
+                    qmp.quit()
+                        .await
+                        .map(|()| format!("{node}: QEMU told to quit"))
+                });
+            }
+        }
+    }
+
+    /// Runs a QMP call on a node on a task and reports its outcome as a note.
+    fn node_call<F, Fut>(&self, publisher: &Publisher, node: String, call: F)
+    where
+        F: FnOnce(crate::cluster::qmp::Qmp) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<String, crate::cluster::qmp::QmpError>> + Send,
+    {
+        let Some(slot) = self.running.clone() else {
+            return;
+        };
+        let publisher = publisher.clone();
+        tokio::spawn(async move {
+            let qmp = slot.lock().await.as_ref().and_then(|c| c.qmp(&node));
+            let text = match qmp {
+                Some(qmp) => match call(qmp).await {
+                    Ok(done) => done,
+                    Err(e) => format!("{node}: {e}"),
+                },
+                None => format!("{node}: no such node in the running cluster"),
+            };
+            let _ = publisher
+                .send(Event::Cluster(crate::cluster::engine::ClusterUpdate::Note(
+                    text,
+                )))
+                .await;
+        });
+    }
+}
+
 async fn event_loop(
     session: &mut terminal::Session,
     app: &mut App,
     engine: &Engine,
+    clusters: &mut Clusters,
     publisher: Publisher,
     mut bus: event::Subscriber,
 ) -> io::Result<Exit> {
@@ -113,6 +257,9 @@ async fn event_loop(
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut dirty = true;
     let mut last_frame: Option<Instant> = None;
+    // Elapsed times and uptimes move while work runs: redraw once a second then, never idle.
+    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         // Draw when something changed and the last frame is old enough; otherwise wait for the
         // next event, or for the moment the pending frame may be drawn.
@@ -141,6 +288,10 @@ async fn event_loop(
             },
             Some(e) = bus.recv() => e,
             () = wait_for_frame => continue,
+            _ = clock.tick(), if app.work_is_running() => {
+                dirty = true;
+                continue;
+            }
             _ = sigterm.recv() => return Ok(Exit::Signal(15)),
             _ = sighup.recv() => return Ok(Exit::Signal(1)),
             _ = sigint.recv() => return Ok(Exit::Signal(2)),
@@ -160,6 +311,7 @@ async fn event_loop(
                     dirty = true;
                 }
             }
+            Some(Request::Cluster(request)) => clusters.request(request, app, &publisher),
             Some(Request::Page(log)) => {
                 // The pager gets the terminal; the input reader must not steal its keys.
                 drop(input);

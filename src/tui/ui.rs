@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::app::{App, Mode, View};
 use super::keymap::{self, Action};
 use super::matrix::MAX_MARKS;
-use super::{builds_view, editor, overlay, views};
+use super::{builds_view, cluster_view, editor, overlay, views};
 
 /// The smallest terminal the workbench lays out for; below it, it says so instead.
 pub const MIN_SIZE: (u16, u16) = (80, 24);
@@ -40,6 +40,12 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
         (None, View::Builds) if !app.builds.builds.is_empty() => {
             builds_view::draw(frame, app, body)
         }
+        (None, View::Cluster)
+            if app.cluster.phase != super::cluster::Phase::Idle
+                || !app.cluster.nodes.is_empty() =>
+        {
+            cluster_view::draw(frame, app, body)
+        }
         (None, other) => views::empty(frame, app, other, body),
     }
     draw_status(frame, app, status);
@@ -49,7 +55,7 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
         Mode::Choose => overlay::chooser(frame, app, body),
         Mode::Backend => overlay::backends(frame, app, body),
         Mode::ConfirmQuit => overlay::confirm_quit(frame, app, body),
-        Mode::Normal | Mode::Filter | Mode::Edit | Mode::Search => {}
+        Mode::Normal | Mode::Filter | Mode::Edit | Mode::Search | Mode::Attached => {}
     }
 }
 
@@ -88,6 +94,11 @@ fn draw_tabs(frame: &mut Frame, app: &App, area: Rect) {
 fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let mut parts = Vec::new();
+    if app.cluster.attached
+        && let Some(node) = app.cluster.selected()
+    {
+        parts.push(format!("⌨ {} · Ctrl-] detaches", node.name));
+    }
     let active = app.builds.active();
     if active > 0 {
         parts.push(format!(

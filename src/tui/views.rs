@@ -271,11 +271,11 @@ pub fn empty_text(view: View) -> Option<[&'static str; 3]> {
         ]),
         View::Cluster => Some([
             "No cluster running.",
-            "Clusters arrive with the cluster engine (issue 5), which is not implemented yet. It \
-             will boot multi-node QEMU clusters with their switches and serial consoles, and show \
-             each node's way from power-on to k3s Ready.",
-            "Until then: `n3x render --profile simple --plan` prints the QEMU plan of a profile's \
-             cluster: nodes, NICs, MAC addresses and switches.",
+            "Press u to boot the cluster of the profile of the variant selected in the Matrix \
+             view: a vde switch per segment and a QEMU per node from the quick image (built \
+             once, about a minute), each node's serial console here; a attaches to it.",
+            "Headless: `n3x cluster up --profile vlans` (Ctrl-C tears it down); then \
+             `n3x exec NODE -- CMD`, `n3x console NODE`, `n3x link NODE eth1 down`.",
         ]),
         View::Tests => Some([
             "No test runs.",

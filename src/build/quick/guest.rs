@@ -223,6 +223,25 @@ pub fn rootfs_items() -> Vec<Item> {
         ),
         unit_wants("multi-user.target", "n3x-ready.service"),
         Item::file(
+            "etc/systemd/system/n3x-dnsmasq.service",
+            0o644,
+            "# Installed by n3x: the DHCP server of a profile with one (its node layer brings\n\
+             # /etc/dnsmasq.d/n3x-dhcp.conf, rendered from the profile's reservations).\n\
+             [Unit]\n\
+             Description=DHCP server of the test network (dnsmasq)\n\
+             Wants=network-online.target\n\
+             After=network-online.target\n\
+             ConditionPathExists=/etc/dnsmasq.d/n3x-dhcp.conf\n\
+             \n\
+             [Service]\n\
+             ExecStart=/usr/sbin/dnsmasq --keep-in-foreground --conf-file=/etc/dnsmasq.d/n3x-dhcp.conf\n\
+             Restart=on-failure\n\
+             \n\
+             [Install]\n\
+             WantedBy=multi-user.target\n",
+        ),
+        unit_wants("multi-user.target", "n3x-dnsmasq.service"),
+        Item::file(
             "etc/systemd/system/k3s-server.service",
             0o644,
             k3s_unit("server"),
@@ -338,6 +357,25 @@ mod tests {
         let text = String::from_utf8_lossy(text);
         assert!(text.contains("ConditionPathExists=/etc/default/k3s-server"));
         assert!(text.contains("ExecStart=/usr/local/bin/k3s server $K3S_SERVER_OPTS"));
+    }
+
+    #[test]
+    fn the_dhcp_server_runs_only_where_the_layer_brought_its_configuration() {
+        let items = rootfs_items();
+        let unit = items
+            .iter()
+            .find(|i| i.path == "etc/systemd/system/n3x-dnsmasq.service")
+            .expect("a dnsmasq unit");
+        let Entry::File(text) = &unit.entry else {
+            panic!()
+        };
+        let text = String::from_utf8_lossy(text);
+        assert!(text.contains("ConditionPathExists=/etc/dnsmasq.d/n3x-dhcp.conf"));
+        assert!(
+            items
+                .iter()
+                .any(|i| i.path == "etc/systemd/system/multi-user.target.wants/n3x-dnsmasq.service")
+        );
     }
 
     #[test]

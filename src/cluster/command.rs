@@ -1,0 +1,320 @@
+//! `n3x cluster up|status|down`, `n3x console`, `n3x exec` and `n3x link`.
+//!
+//! `cluster up` owns the cluster: it stays in the foreground printing every node's progress
+//! and console, like `compose up`, and tears everything down on Ctrl-C or SIGTERM. The other
+//! commands find the cluster through `cluster.json` in the private runtime directory and talk
+//! to its sockets: the console relay, the control channel, QMP.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use super::accel::Accel;
+use super::control::ControlChannel;
+use super::engine::{self, ClusterUpdate, NodeState, Options};
+use super::info::{ClusterInfo, process_alive};
+use super::qmp::Qmp;
+use super::{paths, relay};
+use crate::profile::Profiles;
+use crate::supervise::Supervisor;
+
+/// `n3x cluster …`.
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Boot a profile's cluster and hold it in the foreground until Ctrl-C (which tears it down).
+    Up(UpArgs),
+    /// Show the running cluster's nodes.
+    Status(ProfileArg),
+    /// Stop the running cluster (its owner tears it down).
+    Down(ProfileArg),
+}
+
+/// Which cluster: the profile, or the only one running.
+#[derive(Debug, Args)]
+pub struct ProfileArg {
+    /// The network profile of the cluster (default: the only one running).
+    #[arg(long, value_name = "P")]
+    pub profile: Option<String>,
+}
+
+/// Arguments of `n3x cluster up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// The network profile to boot.
+    #[arg(long, value_name = "P")]
+    pub profile: String,
+    /// Only these nodes (comma-separated; default: every node of the profile).
+    #[arg(long, value_name = "a,b,c", value_delimiter = ',')]
+    pub nodes: Option<Vec<String>>,
+    /// The accelerator: kvm, tcg, or auto (a probe boot, cached per host).
+    #[arg(long, default_value = "auto", value_name = "A")]
+    pub accel: String,
+    /// A k3s binary for the image (otherwise downloaded when online).
+    #[arg(long, value_name = "PATH")]
+    pub k3s_binary: Option<PathBuf>,
+    /// The state directory (images, console logs).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// The image backend (only quick images boot today).
+    #[arg(long, default_value = "quick", value_parser = ["quick"])]
+    pub backend: String,
+}
+
+/// Arguments of `n3x console`.
+#[derive(Debug, Args)]
+pub struct ConsoleArgs {
+    /// The node.
+    pub node: String,
+    #[command(flatten)]
+    pub which: ProfileArg,
+}
+
+/// Arguments of `n3x exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The node.
+    pub node: String,
+    /// The command and its arguments (after `--`).
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub which: ProfileArg,
+}
+
+/// Arguments of `n3x link`.
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// The node.
+    pub node: String,
+    /// The NIC (`eth1`).
+    pub nic: String,
+    /// `up` or `down`.
+    #[arg(value_parser = ["up", "down"])]
+    pub state: String,
+    #[command(flatten)]
+    pub which: ProfileArg,
+}
+
+fn runtime_for(which: &ProfileArg) -> Result<ClusterInfo, String> {
+    let base = paths::runtime_base()?;
+    let infos: Vec<ClusterInfo> = match &which.profile {
+        Some(profile) => vec![ClusterInfo::load(&base.join(profile))?],
+        None => std::fs::read_dir(&base)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .filter_map(|e| ClusterInfo::load(&e.path()).ok())
+                    .filter(ClusterInfo::owner_alive)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    match infos.as_slice() {
+        [one] if one.owner_alive() => Ok(one.clone()),
+        [one] => Err(format!(
+            "the {} cluster's owner (pid {}) is gone; nothing runs\n  fix: `n3x cluster up --profile {}`",
+            one.profile, one.owner, one.profile
+        )),
+        [] => Err("no cluster is running\n  fix: `n3x cluster up --profile P`".into()),
+        many => Err(format!(
+            "{} clusters are running ({}); say which with --profile",
+            many.len(),
+            many.iter()
+                .map(|i| i.profile.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
+/// Runs `n3x cluster …`. `Err` is a usage or setup error (exit code 2).
+pub fn cluster(p: Profiles, command: &ClusterCommand) -> Result<ExitCode, String> {
+    match command {
+        ClusterCommand::Up(args) => up(p, args),
+        ClusterCommand::Status(which) => {
+            let info = runtime_for(which)?;
+            print!("{}", status_table(&info));
+            Ok(ExitCode::SUCCESS)
+        }
+        ClusterCommand::Down(which) => {
+            let info = runtime_for(which)?;
+            // SAFETY: kill with a pid read from our own runtime directory; no memory involved.
+            unsafe { libc::kill(info.owner as i32, libc::SIGTERM) };
+            for _ in 0..600 {
+                if !process_alive(info.owner) {
+                    println!("the {} cluster is down", info.profile);
+                    return Ok(ExitCode::SUCCESS);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(format!(
+                "the owner (pid {}) did not stop within 60 s",
+                info.owner
+            ))
+        }
+    }
+}
+
+fn status_table(info: &ClusterInfo) -> String {
+    let mut out = format!(
+        "cluster {} · owner pid {} · accelerator {} · console logs in {}\n",
+        info.profile,
+        info.owner,
+        info.accel,
+        info.logs.display()
+    );
+    out.push_str(&format!(
+        "{:<12} {:<8} {:<8} {:<7}\n",
+        "NODE", "ROLE", "PID", "QEMU"
+    ));
+    for n in &info.nodes {
+        out.push_str(&format!(
+            "{:<12} {:<8} {:<8} {:<7}\n",
+            n.name,
+            n.role,
+            n.pid,
+            if process_alive(n.pid) {
+                "running"
+            } else {
+                "gone"
+            }
+        ));
+    }
+    out
+}
+
+fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, String> {
+    let state = crate::build::command::state_dir(args.state_dir.as_ref())?;
+    let accel = match args.accel.as_str() {
+        "auto" => None,
+        other => Some(other.parse::<Accel>()?),
+    };
+    let repo = p
+        .root
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let options = Options {
+        profile: args.profile.clone(),
+        nodes: args.nodes.clone(),
+        accel,
+        k3s_binary: args.k3s_binary.clone(),
+        repo,
+        state,
+    };
+    runtime()?.block_on(async move {
+        let supervisor = Supervisor::new().map_err(|e| format!("cannot start the supervisor: {e}"))?;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let printer = tokio::spawn(async move {
+            while let Some(update) = rx.recv().await {
+                print_update(&update);
+            }
+        });
+        let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+        let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+        let cluster = tokio::select! {
+            c = engine::up(Arc::new(p), options, supervisor, tx) => c?,
+            _ = sigint.recv() => return Ok(ExitCode::from(130)),
+            _ = sigterm.recv() => return Ok(ExitCode::from(143)),
+        };
+        println!(
+            "n3x: cluster {} starting ({} nodes); Ctrl-C tears it down. Elsewhere: n3x cluster status · n3x console NODE · n3x exec NODE -- CMD · n3x link NODE NIC up|down",
+            cluster.plan.profile,
+            cluster.plan.nodes.len()
+        );
+        let code = tokio::select! {
+            _ = sigint.recv() => 130,
+            _ = sigterm.recv() => 143,
+        };
+        println!("n3x: tearing the cluster down");
+        cluster.down().await;
+        printer.abort();
+        println!("n3x: every VM and switch is stopped");
+        Ok(ExitCode::from(code))
+    })
+}
+
+fn print_update(update: &ClusterUpdate) {
+    match update {
+        ClusterUpdate::Note(text) => println!("n3x: {text}"),
+        ClusterUpdate::Console { node, child } => {
+            println!("[{node}] QEMU started (pid {})", child.pid())
+        }
+        ClusterUpdate::Line { node, text } => println!("[{node}] {text}"),
+        ClusterUpdate::State { node, state } => match state {
+            NodeState::NetworkUp(addrs) | NodeState::Ready(addrs) => {
+                println!("[{node}] == {}: {}", state.word(), addrs.join(" "))
+            }
+            NodeState::Failed(why) => println!("[{node}] == failed: {why}"),
+            other => println!("[{node}] == {}", other.word()),
+        },
+    }
+}
+
+/// Runs `n3x console NODE`.
+pub fn console(args: &ConsoleArgs) -> Result<ExitCode, String> {
+    let info = runtime_for(&args.which)?;
+    let node = info.node(&args.node)?;
+    relay::attach(&node.console, &node.name, relay::ESCAPE).map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `n3x exec NODE -- CMD…`: the command's output, and its exit code as n3x's.
+pub fn exec(args: &ExecArgs) -> Result<ExitCode, String> {
+    let info = runtime_for(&args.which)?;
+    let node = info.node(&args.node)?.clone();
+    let command = args.command.clone();
+    let timeout = Duration::from_secs(args.timeout);
+    let out = runtime()?.block_on(async move {
+        ControlChannel::new(node.control.clone())
+            .exec(&command, timeout)
+            .await
+            .map_err(|e| e.to_string())
+    })?;
+    print!("{}", out.stdout);
+    eprint!("{}", out.stderr);
+    Ok(ExitCode::from(u8::try_from(out.code).unwrap_or(1)))
+}
+
+/// Runs `n3x link NODE NIC up|down`.
+pub fn link(args: &LinkArgs) -> Result<ExitCode, String> {
+    let info = runtime_for(&args.which)?;
+    let node = info.node(&args.node)?.clone();
+    if !node.nics.iter().any(|(name, _, _)| *name == args.nic) {
+        return Err(format!(
+            "{} has no NIC {}\n  fix: use one of {}",
+            node.name,
+            args.nic,
+            node.nics
+                .iter()
+                .map(|(n, _, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let up = args.state == "up";
+    let device = super::qemu::nic_device_id(&args.nic);
+    runtime()?.block_on(async move {
+        Qmp::new(node.qmp.clone())
+            .set_link(&device, up)
+            .await
+            .map_err(|e| e.to_string())
+    })?;
+    println!("{} {}: link {}", node.name, args.nic, args.state);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,134 @@
+//! `cluster.json` in the runtime directory: what another `n3x` process needs to talk to a
+//! running cluster (its owner, its nodes and their sockets). No secret is in it.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// One node of a running cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    /// The node's name.
+    pub name: String,
+    /// Its role (server, agent, dhcp-server).
+    pub role: String,
+    /// The QEMU process id.
+    pub pid: u32,
+    /// The control channel socket.
+    pub control: PathBuf,
+    /// The QMP socket.
+    pub qmp: PathBuf,
+    /// The console relay socket (`n3x console`).
+    pub console: PathBuf,
+    /// The console log (every byte the serial console wrote).
+    pub console_log: PathBuf,
+    /// The NICs: name, MAC, segment.
+    pub nics: Vec<(String, String, Option<String>)>,
+}
+
+/// A running cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    /// The network profile.
+    pub profile: String,
+    /// The process that owns the cluster (killing it takes everything down).
+    pub owner: u32,
+    /// The accelerator the nodes run with.
+    pub accel: String,
+    /// The nodes.
+    pub nodes: Vec<NodeInfo>,
+    /// The directory with the console logs.
+    pub logs: PathBuf,
+}
+
+/// The file name of the cluster description in a runtime directory.
+pub const FILE: &str = "cluster.json";
+
+impl ClusterInfo {
+    /// Writes `cluster.json` into `runtime` (atomically).
+    pub fn save(&self, runtime: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        crate::render::output::write_file_atomic(&runtime.join(FILE), json + "\n")
+    }
+
+    /// Reads `cluster.json` from `runtime`.
+    pub fn load(runtime: &Path) -> Result<ClusterInfo, String> {
+        let file = runtime.join(FILE);
+        let text = std::fs::read_to_string(&file).map_err(|e| {
+            format!(
+                "no cluster is running for this profile ({}: {e})\n  fix: start one with `n3x cluster up --profile P`",
+                file.display()
+            )
+        })?;
+        serde_json::from_str(&text).map_err(|e| format!("{} is damaged: {e}", file.display()))
+    }
+
+    /// The node called `name`, or an error listing the nodes.
+    pub fn node(&self, name: &str) -> Result<&NodeInfo, String> {
+        self.nodes.iter().find(|n| n.name == name).ok_or_else(|| {
+            format!(
+                "no node `{name}` in the {} cluster\n  fix: use one of {}",
+                self.profile,
+                self.nodes
+                    .iter()
+                    .map(|n| n.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+    }
+
+    /// Whether the owner process still runs.
+    pub fn owner_alive(&self) -> bool {
+        process_alive(self.owner)
+    }
+}
+
+/// Whether a process with `pid` runs (and is not a zombie).
+pub fn process_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next().map(str::to_string))
+        })
+        .is_some_and(|state| state != "Z" && state != "X")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_description_round_trips_and_names_unknown_nodes() {
+        let dir = tempfile::tempdir().unwrap();
+        let info = ClusterInfo {
+            profile: "simple".into(),
+            owner: std::process::id(),
+            accel: "tcg".into(),
+            nodes: vec![NodeInfo {
+                name: "server-1".into(),
+                role: "server".into(),
+                pid: 1,
+                control: "/r/server-1.control".into(),
+                qmp: "/r/server-1.qmp".into(),
+                console: "/r/server-1.console".into(),
+                console_log: "/l/server-1.log".into(),
+                nics: vec![(
+                    "eth1".into(),
+                    "52:54:00:00:00:01".into(),
+                    Some("sw-eth1".into()),
+                )],
+            }],
+            logs: "/l".into(),
+        };
+        info.save(dir.path()).unwrap();
+        let back = ClusterInfo::load(dir.path()).unwrap();
+        assert_eq!(back, info);
+        assert!(back.owner_alive());
+        let err = back.node("agent-9").unwrap_err();
+        assert!(err.contains("use one of server-1"), "{err}");
+        let none = ClusterInfo::load(&dir.path().join("nope")).unwrap_err();
+        assert!(none.contains("n3x cluster up --profile"), "{none}");
+    }
+}
