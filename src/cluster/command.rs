@@ -148,7 +148,9 @@ pub fn cluster(p: Profiles, command: &ClusterCommand) -> Result<ExitCode, String
         ClusterCommand::Up(args) => up(p, args),
         ClusterCommand::Status(which) => {
             let info = runtime_for(which)?;
-            print!("{}", status_table(&info));
+            let mut text = status_table(&info);
+            text.push_str(&runtime()?.block_on(topology(&info)));
+            print!("{text}");
             Ok(ExitCode::SUCCESS)
         }
         ClusterCommand::Down(which) => {
@@ -194,6 +196,48 @@ fn status_table(info: &ClusterInfo) -> String {
                 "gone"
             }
         ));
+    }
+    out
+}
+
+/// The switches, what is plugged into each port, its VLANs and its packet counters.
+pub async fn topology(info: &ClusterInfo) -> String {
+    let mut out = String::new();
+    for sw in &info.switches {
+        out.push_str(&format!(
+            "\nswitch {} · VLANs {}\n{:>4}  {:<22} {:<10} {:>9} {:>9}\n",
+            sw.name,
+            if sw.vlans.is_empty() {
+                "none (flat)".to_string()
+            } else {
+                format!("{:?}", sw.vlans)
+            },
+            "PORT",
+            "PLUGGED IN",
+            "VLANS",
+            "IN PKTS",
+            "OUT PKTS"
+        ));
+        let counters = super::switch_mgmt::ports(&sw.mgmt).await;
+        for (port, owner, vlans) in &sw.ports {
+            let c = counters
+                .as_ref()
+                .ok()
+                .and_then(|all| all.iter().find(|c| c.port == *port));
+            out.push_str(&format!(
+                "{port:>4}  {owner:<22} {:<10} {:>9} {:>9}{}\n",
+                format!("{vlans:?}"),
+                c.map(|c| c.in_pkts.to_string()).unwrap_or_else(|| "-".into()),
+                c.map(|c| c.out_pkts.to_string()).unwrap_or_else(|| "-".into()),
+                match c {
+                    Some(c) if !c.active => "  (unplugged)",
+                    _ => "",
+                }
+            ));
+        }
+        if let Err(e) = counters {
+            out.push_str(&format!("  counters unavailable: {e}\n"));
+        }
     }
     out
 }
@@ -256,6 +300,7 @@ fn print_update(update: &ClusterUpdate) {
             println!("[{node}] QEMU started (pid {})", child.pid())
         }
         ClusterUpdate::Line { node, text } => println!("[{node}] {text}"),
+        ClusterUpdate::Topology(_) => {}
         ClusterUpdate::State { node, state } => match state {
             NodeState::NetworkUp(addrs) | NodeState::Ready(addrs) => {
                 println!("[{node}] == {}: {}", state.word(), addrs.join(" "))

@@ -90,6 +90,8 @@ pub enum ClusterUpdate {
         /// The line, without escape codes.
         text: String,
     },
+    /// The switches' ports and packet counters, as `n3x cluster status` prints them.
+    Topology(String),
     /// A node moved on.
     State {
         /// The node.
@@ -317,6 +319,16 @@ pub async fn up(
         accel: accel.to_string(),
         nodes: infos,
         logs,
+        switches: plan
+            .segments
+            .iter()
+            .map(|s| super::info::SwitchInfo {
+                name: s.name.clone(),
+                mgmt: runtime.switch_mgmt(&s.name),
+                vlans: s.vlans.clone(),
+                ports: ports.owners(&s.name),
+            })
+            .collect(),
     };
     info.save(runtime.root())
         .map_err(|e| format!("cannot write {}: {e}", runtime.root().display()))?;

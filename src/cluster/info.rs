@@ -26,6 +26,19 @@ pub struct NodeInfo {
     pub nics: Vec<(String, String, Option<String>)>,
 }
 
+/// One switch of a running cluster and what is plugged into its ports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwitchInfo {
+    /// The segment's name (`sw-eth1`).
+    pub name: String,
+    /// Its management socket.
+    pub mgmt: PathBuf,
+    /// The VLANs it carries.
+    pub vlans: Vec<u32>,
+    /// Port number, what is plugged in, and its VLANs.
+    pub ports: Vec<(u32, String, Vec<u32>)>,
+}
+
 /// A running cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterInfo {
@@ -39,6 +52,9 @@ pub struct ClusterInfo {
     pub nodes: Vec<NodeInfo>,
     /// The directory with the console logs.
     pub logs: PathBuf,
+    /// The switches.
+    #[serde(default)]
+    pub switches: Vec<SwitchInfo>,
 }
 
 /// The file name of the cluster description in a runtime directory.
@@ -121,6 +137,7 @@ mod tests {
                 )],
             }],
             logs: "/l".into(),
+            switches: vec![],
         };
         info.save(dir.path()).unwrap();
         let back = ClusterInfo::load(dir.path()).unwrap();

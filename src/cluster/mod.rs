@@ -15,3 +15,4 @@ pub mod qmp;
 pub mod relay;
 pub mod secrets;
 pub mod switch;
+pub mod switch_mgmt;

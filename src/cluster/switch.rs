@@ -27,6 +27,39 @@ impl Ports {
             .map(|(s, p)| (s.as_str(), *p))
     }
 
+    /// Every port of `segment` in use: its number, what is plugged in (`server-1 eth1`,
+    /// `cable to sw-eth2`) and its VLANs, by port number.
+    pub fn owners(&self, segment: &str) -> Vec<(u32, String, Vec<u32>)> {
+        let mut out: Vec<(u32, String, Vec<u32>)> = self
+            .members
+            .get(segment)
+            .into_iter()
+            .flatten()
+            .map(|(port, vlans)| {
+                let owner = self
+                    .nics
+                    .iter()
+                    .find(|(_, (s, p))| s == segment && p == port)
+                    .map(|((node, nic), _)| format!("{node} {nic}"))
+                    .or_else(|| {
+                        self.cables.iter().find_map(|((a, b), (pa, pb))| {
+                            if a == segment && pa == port {
+                                Some(format!("cable to {b}"))
+                            } else if b == segment && pb == port {
+                                Some(format!("cable to {a}"))
+                            } else {
+                                None
+                            }
+                        })
+                    })
+                    .unwrap_or_default();
+                (*port, owner, vlans.clone())
+            })
+            .collect();
+        out.sort_by_key(|(port, _, _)| *port);
+        out
+    }
+
     /// The ports of a cable's two ends.
     pub fn cable(&self, cable: &Cable) -> (u32, u32) {
         self.cables
@@ -158,6 +191,9 @@ mod tests {
             "{rc}"
         );
         assert!(rc.contains("port/create 5\n"), "the cable's port: {rc}");
+        let owners = ports.owners("sw-eth2");
+        assert_eq!(owners[0], (1, "server-1 eth2".to_string(), vec![200, 100]));
+        assert_eq!(owners[4].1, "cable to sw-eth1");
     }
 
     #[test]

@@ -509,7 +509,8 @@ impl App {
             | Action::LinkEth1
             | Action::LinkEth2
             | Action::ResetNode
-            | Action::KillNode => return self.cluster_action(action),
+            | Action::KillNode
+            | Action::Topology => return self.cluster_action(action),
             Action::Build
             | Action::BuildWith
             | Action::Follow

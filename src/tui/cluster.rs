@@ -57,6 +57,10 @@ pub struct ClusterState {
     pub selected: usize,
     /// The selected node's console receives the keys.
     pub attached: bool,
+    /// The topology (switch ports, VLANs, packet counters) shows instead of the console.
+    pub show_topology: bool,
+    /// The last topology read from the switches.
+    pub topology: String,
 }
 
 impl Default for ClusterState {
@@ -68,6 +72,8 @@ impl Default for ClusterState {
             notes: VecDeque::new(),
             selected: 0,
             attached: false,
+            show_topology: false,
+            topology: String::new(),
         }
     }
 }
@@ -106,6 +112,7 @@ impl ClusterState {
                 });
             }
             ClusterUpdate::Line { .. } => {}
+            ClusterUpdate::Topology(text) => self.topology = text,
             ClusterUpdate::State { node, state } => {
                 if let Some(n) = self.nodes.iter_mut().find(|n| n.name == node) {
                     n.state = state;

@@ -26,6 +26,8 @@ pub enum ClusterRequest {
     Reset(String),
     /// Kill a node's QEMU.
     Kill(String),
+    /// Read the switches' ports and counters.
+    Topology,
 }
 
 impl App {
@@ -96,6 +98,13 @@ impl App {
                     nic: nic.into(),
                     up,
                 })
+            }
+            Action::Topology => {
+                self.cluster.show_topology = !self.cluster.show_topology;
+                if self.cluster.show_topology {
+                    return request(ClusterRequest::Topology);
+                }
+                Update::REDRAW
             }
             Action::ResetNode | Action::KillNode => {
                 let Some(node) = self.cluster.selected() else {

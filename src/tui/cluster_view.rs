@@ -131,6 +131,25 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
         frame.render_widget(para, pane);
         return;
     };
+    if c.show_topology {
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(t.border)
+            .title(Span::styled(
+                " topology: switch ports, VLANs, packets (read every second) · t: console ",
+                t.heading,
+            ));
+        let text = if c.topology.is_empty() {
+            "reading the switches…".to_string()
+        } else {
+            c.topology.trim_start().to_string()
+        };
+        frame.render_widget(
+            Paragraph::new(text).style(t.text).block(block),
+            pane,
+        );
+        return;
+    }
     let (title, border) = if c.attached {
         (
             format!(" ⌨ {} receives the keys · Ctrl-] detaches ", node.name),

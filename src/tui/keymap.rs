@@ -116,6 +116,8 @@ pub enum Action {
     ResetNode,
     /// Cluster: kill the selected node's QEMU (QMP quit).
     KillNode,
+    /// Cluster: show the topology (switch ports, VLANs, packets) or the console again.
+    Topology,
 }
 
 /// The parts of the Matrix view that take the keys in turn.
@@ -775,6 +777,13 @@ pub const BINDINGS: &[Binding] = &[
         triggers: &[ch('L')],
         description: "eth2 link down/up",
         hint: None,
+    },
+    Binding {
+        action: Action::Topology,
+        scope: CLUSTER,
+        triggers: &[ch('t')],
+        description: "Topology / console",
+        hint: Some("topology"),
     },
     Binding {
         action: Action::ResetNode,

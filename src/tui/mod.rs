@@ -205,6 +205,21 @@ impl Clusters {
                     qmp.system_reset().await.map(|()| format!("{node}: reset"))
                 });
             }
+            ClusterRequest::Topology => {
+                let Some(slot) = self.running.clone() else {
+                    return;
+                };
+                let publisher = publisher.clone();
+                tokio::spawn(async move {
+                    let info = slot.lock().await.as_ref().map(|c| c.info.clone());
+                    if let Some(info) = info {
+                        let text = crate::cluster::command::topology(&info).await;
+                        let _ = publisher
+                            .send(Event::Cluster(crate::cluster::engine::ClusterUpdate::Topology(text)))
+                            .await;
+                    }
+                });
+            }
             ClusterRequest::Kill(node) => {
                 self.node_call(publisher, node.clone(), move |qmp| async move {
                     qmp.quit()
@@ -289,6 +304,10 @@ async fn event_loop(
             Some(e) = bus.recv() => e,
             () = wait_for_frame => continue,
             _ = clock.tick(), if app.work_is_running() => {
+                // The topology's counters are read again while it shows.
+                if app.view == app::View::Cluster && app.cluster.show_topology {
+                    clusters.request(ClusterRequest::Topology, app, &publisher);
+                }
                 dirty = true;
                 continue;
             }
