@@ -8,10 +8,13 @@
 //! consumes and the build engine publishes; [`build`] runs builds, [`config`] finds the user's
 //! settings and [`cli`] ties the commands together. Every external program runs under the
 //! supervisor in `supervise` (Linux only): its own PTY and process group, a complete log, and
-//! death with the workbench.
+//! death with the workbench. `cluster` (Linux only) talks to the QEMU nodes of a test cluster:
+//! their control channels and QMP.
 
 pub mod build;
 pub mod cli;
+#[cfg(target_os = "linux")]
+pub mod cluster;
 pub mod config;
 pub mod event;
 pub mod matrix;
