@@ -9,7 +9,8 @@
 //! settings and [`cli`] ties the commands together. `cluster` (Linux only) talks to the QEMU
 //! nodes of a test cluster: their control channels and QMP. Every external program runs under the
 //! supervisor in `supervise` (Linux only): its own PTY and process group, a complete log, and
-//! death with the workbench.
+//! death with the workbench. `cluster` (Linux only) talks to the QEMU nodes of a test cluster:
+//! their control channels and QMP.
 
 pub mod build;
 pub mod cli;

@@ -227,8 +227,10 @@ pub async fn topology(info: &ClusterInfo) -> String {
             out.push_str(&format!(
                 "{port:>4}  {owner:<22} {:<10} {:>9} {:>9}{}\n",
                 format!("{vlans:?}"),
-                c.map(|c| c.in_pkts.to_string()).unwrap_or_else(|| "-".into()),
-                c.map(|c| c.out_pkts.to_string()).unwrap_or_else(|| "-".into()),
+                c.map(|c| c.in_pkts.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                c.map(|c| c.out_pkts.to_string())
+                    .unwrap_or_else(|| "-".into()),
                 match c {
                     Some(c) if !c.active => "  (unplugged)",
                     _ => "",

@@ -4,15 +4,19 @@
 //! (`crate::build::quick::guest`); QEMU exposes that console as a unix socket
 //! (`-chardev socket,server=on,wait=off`). QEMU serves one client at a time, so every call
 //! connects, syncs with the shell, runs one command and disconnects: between two calls another
-//! program (`n3x exec`, a user with socat) can use the same socket. The wire format is in
-//! [`script`]: requests and answers travel base64-encoded, so any argument and any output
-//! byte arrives unchanged, and stdout, stderr and the exit code come back separately.
+//! program (`n3x exec`, a user with socat) can use the same socket. The wire format is
+//! described in `control/script.rs`: requests and answers travel base64-encoded, so any
+//! argument and any output byte arrives unchanged, and stdout, stderr and the exit code come
+//! back separately. QEMU drops console output that the host does not read in time, so big
+//! answers come in chunks the host acknowledges, and SHA-256 sums catch what was lost anyway
+//! ([`ControlError::Damaged`]).
 //!
 //! ```text
 //! let node = ControlChannel::new(run_dir.join("node1-ctl.sock"));
 //! node.wait_ready(Duration::from_secs(120)).await?;
-//! let out = node.exec(&["ip".into(), "-br".into(), "addr".into()], Duration::from_secs(10)).await?;
-//! let ok = node.shell("systemctl is-active k3s && k3s kubectl get nodes", timeout).await?.code == 0;
+//! let argv = ["ip", "-br", "addr"].map(String::from);
+//! let out = node.exec(&argv, Duration::from_secs(10)).await?;        // out.code, out.stdout, ...
+//! let up = node.shell("systemctl is-active k3s", timeout).await?.code == 0;
 //! ```
 //!
 //! **Timeouts.** A call's timeout covers connecting, syncing and the command. The guest stops
@@ -32,7 +36,7 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::time::{Instant, sleep, timeout_at};
 
 pub use error::{ControlError, Secs};
-use script::Request;
+use script::{Answer, Collector, Problem, Request, Seen};
 
 use super::lines::LineReader;
 
@@ -48,7 +52,7 @@ const RECONNECT: Duration = Duration::from_millis(100);
 /// How much later than the host the guest stops a command.
 const GUEST_GRACE: Duration = Duration::from_secs(1);
 
-/// Lines other than an answer are kept only this long.
+/// While syncing, lines are kept only this long.
 const NOISE_LINE: usize = 4096;
 
 /// What a command did.
@@ -76,7 +80,7 @@ struct Conn {
 }
 
 /// How a sync attempt ended, short of success.
-enum SyncFailure {
+enum ConnFailure {
     Closed,
     Io(io::Error),
 }
@@ -104,7 +108,11 @@ impl ControlChannel {
             let attempt = async {
                 let mut conn = match Conn::connect(&self.socket).await {
                     Ok(conn) => conn,
-                    Err(e) if retry_connect(&e) => return Ok(false),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+                    Err(e) if retry_connect(&e) => {
+                        detail = "the socket exists, but nothing listens on it (QEMU not running?)";
+                        return Ok(false);
+                    }
                     Err(source) => return Err(self.connect_error(source)),
                 };
                 detail = "connected, but the guest shell never answered";
@@ -190,45 +198,31 @@ impl ControlChannel {
             Ok(Err(failure)) => return Err(self.failure(failure, "syncing with the guest shell")),
             Err(_) => {
                 return Err(timed_out(format!(
-                    "the guest shell on {} (busy with an earlier command, or not started) before {what}",
-                    self.socket.display()
+                    "{what} (waiting for the guest shell: busy with an earlier command, or not \
+                     started)"
                 )));
             }
         }
         let nonce = script::nonce();
         let limit = end.saturating_duration_since(Instant::now()) + GUEST_GRACE;
         let line = script::command_line(request, &nonce, limit);
-        let prefix = script::result_prefix(&nonce);
         let answer = async {
             conn.writer
                 .write_all(line.as_bytes())
                 .await
-                .map_err(|e| self.failure(SyncFailure::from(e), "sending the command"))?;
-            conn.reader
-                .set_max(MAX_OUTPUT / 3 * 4 + 4 + prefix.len() + 64);
-            loop {
-                let line = match conn.reader.next().await {
-                    Ok(Some(line)) => line,
-                    Ok(None) => {
-                        return Err(self.failure(SyncFailure::Closed, "running the command"));
-                    }
-                    Err(e) => return Err(self.failure(SyncFailure::Io(e), "running the command")),
-                };
-                if !line.bytes.starts_with(prefix.as_bytes()) {
-                    continue;
-                }
-                if line.cut {
-                    return Err(ControlError::TooLarge {
-                        socket: self.socket.clone(),
-                        limit: MAX_OUTPUT,
-                    });
-                }
-                return script::parse_answer(&line.bytes, &prefix).map_err(|detail| {
-                    ControlError::Protocol {
-                        socket: self.socket.clone(),
-                        detail,
-                    }
-                });
+                .map_err(|e| self.failure(ConnFailure::from(e), "sending the command"))?;
+            let mut collector = Collector::new(&nonce, MAX_OUTPUT);
+            match conn.answer(&mut collector).await {
+                Ok(Ok(answer)) => Ok(answer),
+                Ok(Err(Problem::TooLarge)) => Err(ControlError::TooLarge {
+                    socket: self.socket.clone(),
+                    limit: MAX_OUTPUT,
+                }),
+                Ok(Err(Problem::Damaged(detail))) => Err(ControlError::Damaged {
+                    socket: self.socket.clone(),
+                    detail,
+                }),
+                Err(failure) => Err(self.failure(failure, "running the command")),
             }
         };
         let answer = timeout_at(end, answer)
@@ -248,13 +242,13 @@ impl ControlChannel {
         }
     }
 
-    fn failure(&self, failure: SyncFailure, during: &'static str) -> ControlError {
+    fn failure(&self, failure: ConnFailure, during: &'static str) -> ControlError {
         match failure {
-            SyncFailure::Closed => ControlError::Closed {
+            ConnFailure::Closed => ControlError::Closed {
                 socket: self.socket.clone(),
                 during,
             },
-            SyncFailure::Io(source) => ControlError::Io {
+            ConnFailure::Io(source) => ControlError::Io {
                 socket: self.socket.clone(),
                 source,
             },
@@ -262,13 +256,13 @@ impl ControlChannel {
     }
 }
 
-impl From<io::Error> for SyncFailure {
+impl From<io::Error> for ConnFailure {
     fn from(e: io::Error) -> Self {
         match e.kind() {
             io::ErrorKind::BrokenPipe
             | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::UnexpectedEof => SyncFailure::Closed,
-            _ => SyncFailure::Io(e),
+            | io::ErrorKind::UnexpectedEof => ConnFailure::Closed,
+            _ => ConnFailure::Io(e),
         }
     }
 }
@@ -282,8 +276,30 @@ impl Conn {
         })
     }
 
+    /// The answer `collector` puts together, acknowledging its chunks; the caller bounds
+    /// the time.
+    async fn answer(
+        &mut self,
+        collector: &mut Collector,
+    ) -> Result<Result<Answer, Problem>, ConnFailure> {
+        self.reader.set_max(collector.max_line());
+        loop {
+            let line = match self.reader.next().await {
+                Ok(Some(line)) => line,
+                Ok(None) => return Err(ConnFailure::Closed),
+                Err(e) => return Err(e.into()),
+            };
+            match collector.take(&line.bytes, line.cut) {
+                Ok(Seen::Other) => {}
+                Ok(Seen::Chunk(ack)) => self.writer.write_all(ack.as_bytes()).await?,
+                Ok(Seen::Answer(answer)) => return Ok(Ok(answer)),
+                Err(problem) => return Ok(Err(problem)),
+            }
+        }
+    }
+
     /// Send the sync probe until its marker comes back; the caller bounds the time.
-    async fn sync(&mut self) -> Result<(), SyncFailure> {
+    async fn sync(&mut self) -> Result<(), ConnFailure> {
         let nonce = script::nonce();
         let marker = script::sync_marker(&nonce);
         let probe = script::sync_probe(&nonce);
@@ -293,7 +309,7 @@ impl Conn {
             loop {
                 match timeout_at(resend, self.reader.next()).await {
                     Err(_) => break,
-                    Ok(Ok(None)) => return Err(SyncFailure::Closed),
+                    Ok(Ok(None)) => return Err(ConnFailure::Closed),
                     Ok(Err(e)) => return Err(e.into()),
                     Ok(Ok(Some(line))) if line.bytes == marker.as_bytes() => return Ok(()),
                     Ok(Ok(Some(_))) => {}

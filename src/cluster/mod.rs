@@ -1,5 +1,6 @@
-//! QEMU test clusters: switches, nodes and their consoles, the control channel and QMP, all
-//! from the renderer's plan ([`engine`]), and the commands that drive them ([`command`]).
+//! QEMU test clusters: switches, nodes and their consoles from the renderer's plan
+//! ([`engine`]), the host side of each node's control channel ([`control`]) and QEMU's machine
+//! protocol ([`qmp`]), and the commands that drive them ([`command`]).
 
 pub mod accel;
 pub mod base;

@@ -1,4 +1,5 @@
-//! A client for QEMU's machine protocol (QMP) on a unix socket (`-qmp unix:PATH,server=on,wait=off`).
+//! A client for QEMU's machine protocol (QMP) on a unix socket
+//! (`-qmp unix:PATH,server=on,wait=off`).
 //!
 //! Every call connects, reads the greeting, leaves capabilities negotiation with
 //! `qmp_capabilities`, sends one command with an `id`, reads until the answer with that `id`
@@ -36,7 +37,10 @@ const MAX_MESSAGE: usize = 16 << 20;
 #[derive(Debug, thiserror::Error)]
 pub enum QmpError {
     /// The socket could not be connected to.
-    #[error("cannot connect to the QMP socket {}: {source}; is the node's QEMU running?", socket.display())]
+    #[error(
+        "cannot connect to the QMP socket {}: {source}; is the node's QEMU running?",
+        socket.display()
+    )]
     Connect {
         /// The QMP socket.
         socket: PathBuf,
@@ -44,7 +48,11 @@ pub enum QmpError {
         source: io::Error,
     },
     /// QEMU did not answer in time.
-    #[error("`{command}` on the QMP socket {}: no answer within {}", socket.display(), Secs(*after))]
+    #[error(
+        "`{command}` on the QMP socket {}: no answer within {}",
+        socket.display(),
+        Secs(*after)
+    )]
     Timeout {
         /// The command.
         command: String,
@@ -54,7 +62,10 @@ pub enum QmpError {
         after: Duration,
     },
     /// QEMU closed the connection before answering.
-    #[error("the QMP socket {} closed while {during}: QEMU stopped (see its log)", socket.display())]
+    #[error(
+        "the QMP socket {} closed while {during}: QEMU stopped (see its log)",
+        socket.display()
+    )]
     Closed {
         /// The QMP socket.
         socket: PathBuf,

@@ -144,10 +144,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
         } else {
             c.topology.trim_start().to_string()
         };
-        frame.render_widget(
-            Paragraph::new(text).style(t.text).block(block),
-            pane,
-        );
+        frame.render_widget(Paragraph::new(text).style(t.text).block(block), pane);
         return;
     }
     let (title, border) = if c.attached {

@@ -215,7 +215,9 @@ impl Clusters {
                     if let Some(info) = info {
                         let text = crate::cluster::command::topology(&info).await;
                         let _ = publisher
-                            .send(Event::Cluster(crate::cluster::engine::ClusterUpdate::Topology(text)))
+                            .send(Event::Cluster(
+                                crate::cluster::engine::ClusterUpdate::Topology(text),
+                            ))
                             .await;
                     }
                 });

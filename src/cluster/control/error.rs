@@ -78,13 +78,16 @@ pub enum ControlError {
         /// The underlying error.
         source: io::Error,
     },
-    /// The answer was garbled.
+    /// The answer arrived damaged. QEMU drops a virtio console's output when the host does not
+    /// read it fast enough, so on a loaded host a big answer can lose bytes on the way; the
+    /// guest's SHA-256 of stdout and stderr tells.
     #[error(
-        "control channel {}: the guest's answer is garbled ({detail}); is the image's control \
-         shell (n3x-backdoor) the one n3x installs?",
+        "control channel {}: the guest's answer arrived damaged ({detail}); QEMU drops console \
+         output the host does not read fast enough, as on a loaded machine: run the command \
+         again, or have it write a big result to a file in the guest and read that in parts",
         socket.display()
     )]
-    Protocol {
+    Damaged {
         /// The control socket.
         socket: PathBuf,
         /// What is wrong with it.
