@@ -453,3 +453,44 @@ fn a_killed_qemu_is_reported_and_sigkill_of_n3x_leaves_nothing_running() {
     let _ = up.child.wait();
     assert_no_leftovers("simple");
 }
+
+#[test]
+fn a_detached_cluster_outlives_the_command_until_cluster_down() {
+    if !can_run() {
+        return;
+    }
+    let _one = serial();
+    let out = n3x()
+        .args([
+            "cluster",
+            "up",
+            "--profile",
+            "simple",
+            "--nodes",
+            "server-1",
+            "--accel",
+            "tcg",
+            "--detach",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("the simple cluster is up: 1 nodes ready"),
+        "{text}"
+    );
+    // The command has returned; the cluster answers.
+    let (code, name) = exec("simple", "server-1", "hostname");
+    assert_eq!((code, name.trim()), (0, "server-1"));
+    let down = n3x()
+        .args(["cluster", "down", "--profile", "simple"])
+        .output()
+        .unwrap();
+    assert!(down.status.success(), "{down:?}");
+    assert_no_leftovers("simple");
+}

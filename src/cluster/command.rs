@@ -63,6 +63,10 @@ pub struct UpArgs {
     /// The image backend (only quick images boot today).
     #[arg(long, default_value = "quick", value_parser = ["quick"])]
     pub backend: String,
+    /// Return once every node answers, leaving a small `n3x` process that owns the cluster
+    /// (its output goes to a log); `n3x cluster down` stops it.
+    #[arg(long)]
+    pub detach: bool,
 }
 
 /// Arguments of `n3x console`.
@@ -244,8 +248,87 @@ pub async fn topology(info: &ClusterInfo) -> String {
     out
 }
 
+/// `cluster up --detach`: the same command without `--detach` in a new session, its output
+/// in a log, and this process waits until every node is ready (or one fails).
+fn detach(args: &UpArgs, state: &std::path::Path) -> Result<ExitCode, String> {
+    use std::os::unix::process::CommandExt;
+    let logs = state.join("clusters");
+    std::fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
+    let log_path = logs.join(format!("{}-owner.log", args.profile));
+    let log = std::fs::File::create(&log_path)
+        .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find n3x itself: {e}"))?;
+    let argv: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--detach")
+        .collect();
+    let mut command = std::process::Command::new(exe);
+    command
+        .args(&argv)
+        .env("N3X_STATE_DIR", state)
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log);
+    // SAFETY: setsid is async-signal-safe; the owner leaves this terminal's session so that
+    // closing the terminal does not end the cluster.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut owner = command
+        .spawn()
+        .map_err(|e| format!("cannot start the owner: {e}"))?;
+    println!(
+        "n3x: the cluster owner runs as pid {}; its output goes to {}",
+        owner.id(),
+        log_path.display()
+    );
+    let start = std::time::Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        if let Ok(Some(status)) = owner.try_wait() {
+            return Err(format!(
+                "the cluster owner ended ({status}) before the nodes were ready; see {}",
+                log_path.display()
+            ));
+        }
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if let Some(failed) = text.lines().find(|l| l.contains("] == failed")) {
+            return Err(format!(
+                "{failed}\n  the cluster keeps running for inspection; `n3x cluster down --profile {}` stops it",
+                args.profile
+            ));
+        }
+        let base = paths::runtime_base()?;
+        if let Ok(info) = ClusterInfo::load(&base.join(&args.profile))
+            && info.owner == owner.id()
+            && info
+                .nodes
+                .iter()
+                .all(|n| text.contains(&format!("[{}] == ready", n.name)))
+        {
+            println!(
+                "n3x: the {} cluster is up: {} nodes ready after {}s; `n3x cluster down --profile {}` stops it",
+                args.profile,
+                info.nodes.len(),
+                start.elapsed().as_secs(),
+                args.profile
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        if start.elapsed() > Duration::from_secs(1800) {
+            return Err("the nodes were not ready within 30 minutes".into());
+        }
+    }
+}
+
 fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, String> {
     let state = crate::build::command::state_dir(args.state_dir.as_ref())?;
+    if args.detach {
+        return detach(args, &state);
+    }
     let accel = match args.accel.as_str() {
         "auto" => None,
         other => Some(other.parse::<Accel>()?),
