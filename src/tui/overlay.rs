@@ -7,6 +7,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::app::App;
 use super::keymap::{self, Binding, Scope};
+use super::theme::Theme;
 
 /// Space between the key column and the description.
 const GAP: usize = 2;
@@ -118,126 +119,113 @@ pub fn help(frame: &mut Frame, app: &mut App, area: Rect) {
     }
 }
 
+/// A popup list that narrows as the user types: the palette and the file chooser.
+struct Picker<'a> {
+    title: &'a str,
+    hint: &'a str,
+    /// What stands before the typed text (`: `, `> `).
+    prompt: &'a str,
+    query: &'a str,
+    /// What the list says when nothing matches.
+    empty: &'a str,
+    selected: usize,
+    count: usize,
+}
+
+impl Picker<'_> {
+    /// Draws the picker in `rect`; `item(i, width)` is the text of entry `i` for a list
+    /// `width` cells wide.
+    fn draw(
+        &self,
+        frame: &mut Frame,
+        t: &Theme,
+        rect: Rect,
+        item: impl Fn(usize, usize) -> String,
+    ) {
+        frame.render_widget(Clear, rect);
+        let block = Block::bordered()
+            .title(Span::styled(self.title, t.heading))
+            .title_bottom(Line::from(Span::styled(self.hint, t.dim)))
+            .border_style(t.border);
+        let inner = block.inner(rect);
+        frame.render_widget(block, rect);
+        let [query, _, list] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Min(0),
+        ])
+        .areas(inner);
+        frame.render_widget(
+            Line::from(vec![
+                Span::styled(self.prompt, t.key),
+                Span::styled(self.query, t.text),
+                Span::styled("▏", t.key),
+            ]),
+            query,
+        );
+        if self.count == 0 {
+            frame.render_widget(Paragraph::new(Span::styled(self.empty, t.dim)), list);
+            return;
+        }
+        let visible = list.height.max(1) as usize;
+        let first = self.selected.saturating_sub(visible - 1);
+        let width = list.width as usize;
+        let lines: Vec<Line> = (first..self.count.min(first + visible))
+            .map(|i| {
+                let style = if i == self.selected {
+                    t.selected
+                } else {
+                    t.text
+                };
+                Line::from(Span::styled(item(i, width), style))
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(lines), list);
+    }
+}
+
 /// Draws the command palette: the query, the matching actions with their keys, the selection.
 pub fn palette(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
     let entries = app.palette_entries();
     let list_height = area.height.saturating_sub(6).clamp(1, 12);
-    let rect = centred(area, 56, list_height + 4);
-    frame.render_widget(Clear, rect);
-    let block = Block::bordered()
-        .title(Span::styled(" Commands ", t.heading))
-        .title_bottom(Line::from(Span::styled(
-            " ↑↓ choose · Enter run · Esc close ",
-            t.dim,
-        )))
-        .border_style(t.border);
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
-    let [query, _, list] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Min(0),
-    ])
-    .areas(inner);
-    frame.render_widget(
-        Line::from(vec![
-            Span::styled(": ", t.key),
-            Span::styled(app.palette.query.clone(), t.text),
-            Span::styled("▏", t.key),
-        ]),
-        query,
-    );
-    if entries.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Span::styled(" No action matches.", t.dim)),
-            list,
-        );
-        return;
-    }
-    let visible = list.height.max(1) as usize;
-    let first = app.palette.selected.saturating_sub(visible - 1);
-    let width = list.width as usize;
-    let lines: Vec<Line> = entries
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(visible)
-        .map(|(i, b)| {
+    let picker = Picker {
+        title: " Commands ",
+        hint: " ↑↓ choose · Enter run · Esc close ",
+        prompt: ": ",
+        query: &app.palette.query,
+        empty: " No action matches.",
+        selected: app.palette.selected,
+        count: entries.len(),
+    };
+    picker.draw(
+        frame,
+        &app.theme,
+        centred(area, 56, list_height + 4),
+        |i, width| {
+            let b = entries[i];
             let key = b.key_label();
             let room = width.saturating_sub(Span::raw(key.as_str()).width() + 2);
-            let text = format!(" {:<room$}{key} ", b.description);
-            let style = if i == app.palette.selected {
-                t.selected
-            } else {
-                t.text
-            };
-            Line::from(Span::styled(text, style))
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines), list);
+            format!(" {:<room$}{key} ", b.description)
+        },
+    );
 }
 
 /// Draws the profile file chooser: the typed filter and the matching files.
 pub fn chooser(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
     let files = app.chooser.matches();
-    let rect = centred(area, 56, (files.len() as u16).clamp(1, 14) + 4);
-    frame.render_widget(Clear, rect);
-    let block = Block::bordered()
-        .title(Span::styled(" Edit a profile file ", t.heading))
-        .title_bottom(Line::from(Span::styled(
-            " type to narrow · ↑↓ choose · Enter edit · Esc close ",
-            t.dim,
-        )))
-        .border_style(t.border);
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
-    let [query, _, list] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Min(0),
-    ])
-    .areas(inner);
-    frame.render_widget(
-        Line::from(vec![
-            Span::styled("> ", t.key),
-            Span::styled(app.chooser.query.clone(), t.text),
-            Span::styled("▏", t.key),
-        ]),
-        query,
-    );
-    if files.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Span::styled(" No profile file matches.", t.dim)),
-            list,
-        );
-        return;
-    }
-    let visible = list.height.max(1) as usize;
-    let first = app.chooser.selected.saturating_sub(visible - 1);
-    let lines: Vec<Line> = files
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(visible)
-        .map(|(i, f)| {
-            let style = if i == app.chooser.selected {
-                t.selected
-            } else {
-                t.text
-            };
-            Line::styled(
-                format!(
-                    " {:<width$}",
-                    f.display(),
-                    width = list.width.saturating_sub(1) as usize
-                ),
-                style,
-            )
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines), list);
+    let picker = Picker {
+        title: " Edit a profile file ",
+        hint: " type to narrow · ↑↓ choose · Enter edit · Esc close ",
+        prompt: "> ",
+        query: &app.chooser.query,
+        empty: " No profile file matches.",
+        selected: app.chooser.selected,
+        count: files.len(),
+    };
+    let height = (files.len() as u16).clamp(1, 14) + 4;
+    picker.draw(frame, &app.theme, centred(area, 56, height), |i, width| {
+        format!(" {:<w$}", files[i].display(), w = width.saturating_sub(1))
+    });
 }
 
 /// Draws the backend chooser for a build of the variant in [`App::backend_choice`].
