@@ -235,14 +235,33 @@ pub fn styled(diff: &VariantDiff, t: &Theme) -> Vec<Line<'static>> {
         ]),
         Line::raw(""),
     ];
-    out.extend(diff.lines.iter().map(|l| match l {
-        DiffLine::Header(s) => Line::from(Span::styled(s.clone(), t.diff_header)),
-        DiffLine::Added(s) => Line::from(Span::styled(s.clone(), t.diff_added)),
-        DiffLine::Removed(s) => Line::from(Span::styled(s.clone(), t.diff_removed)),
-        DiffLine::Context(s) => Line::from(Span::styled(s.clone(), t.text)),
-        DiffLine::Note(s) => Line::from(Span::styled(s.clone(), t.dim)),
-    }));
+    out.extend(diff.lines.iter().map(|l| l.styled(t)));
     out
+}
+
+impl DiffLine {
+    /// The line's text, with its `+`, `-` or space.
+    pub fn text(&self) -> &str {
+        match self {
+            DiffLine::Header(s)
+            | DiffLine::Added(s)
+            | DiffLine::Removed(s)
+            | DiffLine::Context(s)
+            | DiffLine::Note(s) => s,
+        }
+    }
+
+    /// The line in the theme's diff styles.
+    pub fn styled(&self, t: &Theme) -> Line<'static> {
+        let style = match self {
+            DiffLine::Header(_) => t.diff_header,
+            DiffLine::Added(_) => t.diff_added,
+            DiffLine::Removed(_) => t.diff_removed,
+            DiffLine::Context(_) => t.text,
+            DiffLine::Note(_) => t.dim,
+        };
+        Line::from(Span::styled(self.text().to_string(), style))
+    }
 }
 
 /// The diff pane's state: the diff and where it is scrolled to.

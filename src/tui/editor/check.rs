@@ -7,10 +7,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use similar::TextDiff;
-
 use crate::profile::{Problem, ProfileError, Profiles, display_path};
 use crate::render::{self, RenderedFile};
+use crate::tui::diff::{DiffLine, unified};
 
 /// How a rendered file changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +30,18 @@ pub struct FileChange {
     /// How it changes.
     pub kind: ChangeKind,
     /// The unified diff (3 lines of context), headers included.
-    pub diff: String,
+    pub diff: Vec<DiffLine>,
+}
+
+impl FileChange {
+    /// The diff as text, a line each.
+    pub fn diff_text(&self) -> String {
+        self.diff
+            .iter()
+            .map(DiffLine::text)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
 /// The verdict on an edit.
@@ -130,11 +140,7 @@ fn change(path: &str, kind: ChangeKind, before: &str, after: &str) -> FileChange
         ChangeKind::Removed => (format!("a/{path}"), "/dev/null".to_string()),
         ChangeKind::Modified => (format!("a/{path}"), format!("b/{path}")),
     };
-    let diff = TextDiff::from_lines(before, after)
-        .unified_diff()
-        .context_radius(3)
-        .header(&a, &b)
-        .to_string();
+    let diff = unified(before, after, &a, &b);
     FileChange {
         path: path.to_string(),
         kind,
@@ -192,14 +198,14 @@ mod tests {
             .expect("a networkd unit changes");
         assert_eq!(networkd.kind, ChangeKind::Modified);
         assert!(
-            networkd.diff.contains("-Address=192.168.1.1/24"),
+            networkd.diff_text().contains("-Address=192.168.1.1/24"),
             "{}",
-            networkd.diff
+            networkd.diff_text()
         );
         assert!(
-            networkd.diff.contains("+Address=192.168.1.9/24"),
+            networkd.diff_text().contains("+Address=192.168.1.9/24"),
             "{}",
-            networkd.diff
+            networkd.diff_text()
         );
     }
 
@@ -234,8 +240,16 @@ mod tests {
         let c = changes(&old, &new);
         assert_eq!(c.len(), 2);
         assert_eq!(c[0].kind, ChangeKind::Removed);
-        assert!(c[0].diff.contains("+++ /dev/null"), "{}", c[0].diff);
+        assert!(
+            c[0].diff_text().contains("+++ /dev/null"),
+            "{}",
+            c[0].diff_text()
+        );
         assert_eq!(c[1].kind, ChangeKind::Added);
-        assert!(c[1].diff.contains("--- /dev/null"), "{}", c[1].diff);
+        assert!(
+            c[1].diff_text().contains("--- /dev/null"),
+            "{}",
+            c[1].diff_text()
+        );
     }
 }

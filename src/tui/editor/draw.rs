@@ -114,9 +114,11 @@ fn draw_side(frame: &mut Frame, editor: &Editor, theme: &Theme, area: Rect) {
                     // The file is named above; the diff's own ---/+++ headers repeat it.
                     .chain(
                         c.diff
-                            .lines()
-                            .filter(|l| !l.starts_with("--- ") && !l.starts_with("+++ "))
-                            .map(|l| diff_line(l, theme)),
+                            .iter()
+                            .filter(|l| {
+                                !l.text().starts_with("--- ") && !l.text().starts_with("+++ ")
+                            })
+                            .map(|l| l.styled(theme)),
                     )
                     .chain(std::iter::once(Line::raw("")))
                 })
@@ -165,20 +167,6 @@ fn short_path(path: &str) -> String {
         "kas/meta-n3x/recipes-support/n3x-node-config/files/",
         "kas/…/files/",
     )
-}
-
-/// A line of a unified diff in the theme's diff styles.
-pub fn diff_line<'a>(line: &'a str, theme: &Theme) -> Line<'a> {
-    let style = if line.starts_with("+++") || line.starts_with("---") || line.starts_with("@@") {
-        theme.diff_header
-    } else if line.starts_with('+') {
-        theme.diff_added
-    } else if line.starts_with('-') {
-        theme.diff_removed
-    } else {
-        theme.text
-    };
-    Line::styled(line, style)
 }
 
 fn draw_prompt(frame: &mut Frame, editor: &Editor, theme: &Theme, prompt: Prompt, area: Rect) {
@@ -231,19 +219,4 @@ fn draw_prompt(frame: &mut Frame, editor: &Editor, theme: &Theme, prompt: Prompt
             .style(theme.text),
         rect,
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn diff_lines_take_the_diff_styles() {
-        let t = Theme::dark();
-        assert_eq!(diff_line("+++ b/x", &t).style, t.diff_header);
-        assert_eq!(diff_line("@@ -1 +1 @@", &t).style, t.diff_header);
-        assert_eq!(diff_line("+Address=1", &t).style, t.diff_added);
-        assert_eq!(diff_line("-Address=1", &t).style, t.diff_removed);
-        assert_eq!(diff_line(" [Match]", &t).style, t.text);
-    }
 }
