@@ -79,22 +79,17 @@ pub fn token(p: &Profiles) -> Result<String, TokenError> {
 /// directories 0700.
 pub fn secrets_layer(node_path: &str, token: &str) -> std::io::Result<Vec<u8>> {
     let path = node_path.trim_start_matches('/');
-    let mut items = Vec::new();
-    let mut prefix = String::new();
-    let parts: Vec<&str> = path.split('/').collect();
-    for dir in &parts[..parts.len().saturating_sub(1)] {
-        prefix = if prefix.is_empty() {
-            (*dir).to_string()
-        } else {
-            format!("{prefix}/{dir}")
-        };
-        let mut item = Item::dir(prefix.clone());
-        // System directories keep their usual mode; the token's own directories are private.
-        if prefix.starts_with("var/lib/rancher") {
-            item.mode = 0o700;
-        }
-        items.push(item);
-    }
+    let mut items: Vec<Item> = archive::parent_dirs(path)
+        .into_iter()
+        .map(|dir| {
+            let mut item = Item::dir(dir);
+            // System directories keep their usual mode; the token's own directories are private.
+            if item.path.starts_with("var/lib/rancher") {
+                item.mode = 0o700;
+            }
+            item
+        })
+        .collect();
     items.push(Item::file(path, 0o600, format!("{token}\n")));
     let mut bytes = Vec::new();
     archive::write_tar(&mut bytes, &items)?;

@@ -56,6 +56,15 @@ impl Item {
     }
 }
 
+/// The directories above a relative path, outermost first: `etc/systemd/network/x` gives
+/// `etc`, `etc/systemd`, `etc/systemd/network`. Archives list parents before their children.
+pub fn parent_dirs(path: &str) -> Vec<String> {
+    path.match_indices('/')
+        .map(|(at, _)| path[..at].to_string())
+        .filter(|dir| !dir.is_empty())
+        .collect()
+}
+
 /// Writes `items` as a newc cpio archive (owner root, mtime 0), ending with the trailer.
 pub fn write_cpio(out: &mut impl Write, items: &[Item]) -> io::Result<()> {
     let mut written = 0usize;
@@ -191,6 +200,15 @@ mod tests {
                 "long path\n",
             ),
         ]
+    }
+
+    #[test]
+    fn parents_come_outermost_first() {
+        assert_eq!(
+            parent_dirs("etc/systemd/network/x"),
+            ["etc", "etc/systemd", "etc/systemd/network"]
+        );
+        assert!(parent_dirs("init").is_empty());
     }
 
     /// The archives are checked with the real cpio and tar programs.

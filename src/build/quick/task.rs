@@ -261,15 +261,7 @@ fn initramfs(rootfs: &Path, out: &Path) -> io::Result<String> {
     let mut dirs = std::collections::BTreeSet::new();
     let mut dep_text = String::new();
     for path in &paths {
-        let mut prefix = String::new();
-        for part in Path::new(path).parent().into_iter().flat_map(Path::iter) {
-            prefix = if prefix.is_empty() {
-                part.to_string_lossy().into_owned()
-            } else {
-                format!("{prefix}/{}", part.to_string_lossy())
-            };
-            dirs.insert(prefix.clone());
-        }
+        dirs.extend(archive::parent_dirs(path));
     }
     items.push(Item::dir(base.clone()));
     items.extend(dirs.iter().map(|d| Item::dir(format!("{base}/{d}"))));
@@ -376,21 +368,9 @@ pub fn layer_items(p: &Profiles, profile: &str, node: &str) -> io::Result<Vec<It
         let Some(path) = f.path.strip_prefix("rootfs/") else {
             continue;
         };
-        let mut prefix = String::new();
-        for part in path
-            .split('/')
-            .collect::<Vec<_>>()
-            .split_last()
-            .map(|x| x.1)
-            .unwrap_or(&[])
-        {
-            prefix = if prefix.is_empty() {
-                (*part).to_string()
-            } else {
-                format!("{prefix}/{part}")
-            };
-            if dirs.insert(prefix.clone()) {
-                items.push(Item::dir(prefix.clone()));
+        for dir in archive::parent_dirs(path) {
+            if dirs.insert(dir.clone()) {
+                items.push(Item::dir(dir));
             }
         }
         items.push(Item::file(path, f.mode, f.contents.as_bytes()));
