@@ -31,19 +31,6 @@ fn state() -> PathBuf {
         .unwrap_or_else(|| repo().join("target/n3x-test-state"))
 }
 
-fn rss_mib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|k| k.parse::<u64>().ok())
-        })
-        .unwrap_or(0)
-        / 1024
-}
-
 /// `n3x cluster up`: seconds until every node is ready, and the nodes' idle RSS.
 fn with_n3x() -> (f64, Vec<u64>) {
     let start = Instant::now();
@@ -90,7 +77,7 @@ fn with_n3x() -> (f64, Vec<u64>) {
         .lines()
         .filter(|l| NODES.iter().any(|n| l.starts_with(n)))
         .filter_map(|l| l.split_whitespace().nth(2).and_then(|p| p.parse().ok()))
-        .map(rss_mib)
+        .map(|pid| n3x::tui::cluster::rss_mib(pid).unwrap_or(0))
         .collect();
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };

@@ -22,21 +22,10 @@ fn n3x(state: &Path) -> Command {
 
 /// Whether this machine can run a quick build (root, mmdebstrap); in CI it must.
 fn can_build_quick() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    let tools = ["mmdebstrap", "mkfs.ext4", "debugfs", "xz", "tar"]
-        .iter()
-        .all(|t| n3x::build::tools::installed(t));
-    let required =
-        std::env::var_os("N3X_REQUIRE_TOOLS").is_some() || std::env::var_os("CI").is_some();
-    if !(root && tools) {
-        assert!(
-            !required,
-            "a quick build needs root and mmdebstrap, e2fsprogs, xz-utils and tar (root: {root})"
-        );
-        eprintln!("skipping: quick builds need root and mmdebstrap, e2fsprogs, xz-utils, tar");
-    }
-    root && tools
+    common::root_with(
+        &["mmdebstrap", "mkfs.ext4", "debugfs", "xz", "tar"],
+        "a quick build needs root and mmdebstrap, e2fsprogs, xz-utils and tar",
+    )
 }
 
 fn debugfs_cat(image: &Path, path: &str) -> String {

@@ -42,27 +42,16 @@ fn n3x() -> Command {
 }
 
 fn can_run() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    let tools = [
-        "qemu-system-x86_64",
-        "vde_switch",
-        "vde_plug",
-        "mmdebstrap",
-        "mkfs.ext4",
-    ]
-    .iter()
-    .all(|t| n3x::build::tools::installed(t));
-    let required =
-        std::env::var_os("N3X_REQUIRE_TOOLS").is_some() || std::env::var_os("CI").is_some();
-    if !(root && tools) {
-        assert!(
-            !required,
-            "cluster tests need root, qemu-system-x86, vde2, mmdebstrap and e2fsprogs"
-        );
-        eprintln!("skipping: cluster tests need root, qemu-system-x86, vde2, mmdebstrap");
-    }
-    root && tools
+    common::root_with(
+        &[
+            "qemu-system-x86_64",
+            "vde_switch",
+            "vde_plug",
+            "mmdebstrap",
+            "mkfs.ext4",
+        ],
+        "cluster tests need root, qemu-system-x86, vde2, mmdebstrap and e2fsprogs",
+    )
 }
 
 /// A running `n3x cluster up` and what it printed.

@@ -42,3 +42,19 @@ pub fn body(text: &str) -> &str {
     }
     rest
 }
+
+/// Whether this machine runs as root with every one of `programs`; when not, a test skips
+/// with `needs` as the reason, except where the tools must be there (`N3X_REQUIRE_TOOLS` or
+/// `CI` set): there it fails.
+pub fn root_with(programs: &[&str], needs: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let tools = programs.iter().all(|t| n3x::build::tools::installed(t));
+    let required =
+        std::env::var_os("N3X_REQUIRE_TOOLS").is_some() || std::env::var_os("CI").is_some();
+    if !(root && tools) {
+        assert!(!required, "{needs} (root: {root})");
+        eprintln!("skipping: {needs}");
+    }
+    root && tools
+}
