@@ -396,6 +396,7 @@ pub fn variant_json(p: &Profiles, v: &Variant) -> serde_json::Value {
         "kas_chain": matrix::overlay_chain(p, v),
         "kas_command": matrix::kas_container_argv(p, v),
         "nix_attr": matrix::nix_attr_path(v),
+        "nixos_attr": crate::build::plan::nixos_attr(v),
         "artifacts": matrix::artifacts(p, v),
         "release_assets": matrix::release_assets(p, v),
     })

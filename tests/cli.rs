@@ -245,7 +245,7 @@ fn render_all_then_check_passes_and_catches_every_kind_of_drift() {
         .args(["render", "--all"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("207 written"));
+        .stdout(predicate::str::contains("208 written"));
     in_repo(dir.path())
         .args(["render", "--check"])
         .assert()
@@ -276,7 +276,7 @@ fn render_all_then_check_passes_and_catches_every_kind_of_drift() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "2 written, 205 unchanged, 1 stale removed",
+            "2 written, 206 unchanged, 1 stale removed",
         ));
     assert!(!stale.exists());
     in_repo(dir.path())

@@ -149,7 +149,7 @@ pub fn isar_steps(
 pub fn nixos_attr(v: &Variant) -> String {
     format!(
         "nixosConfigurations.{}.config.system.build.toplevel",
-        matrix::nix_attr_name(&format!("{}-{}", v.machine, v.id))
+        matrix::nix_attr_name(&crate::render::nixos::system_name(v))
     )
 }
 

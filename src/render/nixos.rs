@@ -8,6 +8,7 @@ use indexmap::IndexMap;
 use super::dhcp::DnsmasqSettings;
 use super::k3s;
 use super::networkd::{Unit, UnitKind, interface_of, kernel_modules};
+use crate::matrix;
 use crate::profile::{ClusterNode, FlagValue, NetworkProfile, Profiles};
 
 /// Flags the NixOS k3s module expresses as options of its own (`clusterInit`, `serverAddr`,
@@ -81,4 +82,46 @@ pub fn node_json(
         );
     }
     Value::Object(doc)
+}
+
+/// Where the flake reads the matrix: `nixos/rendered/variants.json`.
+pub const VARIANTS_PATH: &str = "nixos/rendered/variants.json";
+
+/// The name of a variant's NixOS system in the flake: `nixosConfigurations."<machine>-<id>"`.
+pub fn system_name(v: &matrix::Variant) -> String {
+    format!("{}-{}", v.machine, v.id)
+}
+
+/// The matrix as the flake reads it: every variant with the name of its NixOS system, its
+/// Nix system (`x86_64-linux`), its machine's serial console and the node file it reads (if it
+/// has a profile and node), plus the k3s version the cluster asks for.
+pub fn variants_json(p: &Profiles, note: &str) -> Value {
+    let variants: Vec<Value> = matrix::variants(p)
+        .iter()
+        .map(|v| {
+            let machine = p.machines.get(&v.machine);
+            let node_file = match (&v.profile, &v.node) {
+                (Some(profile), Some(node)) => json!(format!("{profile}/{node}.json")),
+                _ => Value::Null,
+            };
+            json!({
+                "name": system_name(v),
+                "id": v.id,
+                "machine": v.machine,
+                "system": machine.map(|m| format!("{}-linux", m.arch.as_str())),
+                "serial": machine.map(|m| m.serial.clone()),
+                "role": v.role,
+                "feature": v.feature,
+                "testOverlay": v.test_overlay,
+                "profile": v.profile,
+                "node": v.node,
+                "nodeFile": node_file,
+            })
+        })
+        .collect();
+    json!({
+        "_generated": note,
+        "k3sVersion": p.cluster.k3s.version,
+        "variants": variants,
+    })
 }

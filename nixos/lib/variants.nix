@@ -1,0 +1,36 @@
+# The variant matrix as NixOS systems, read from what `n3x render --all` writes
+# (nixos/rendered/variants.json and one nixos/rendered/<profile>/<node>.json per node).
+#
+# One attribute per variant, named exactly as the workbench builds it:
+#   nix build .#nixosConfigurations."<machine>-<id>".config.system.build.toplevel
+#
+# Pure: builtins only, no nixpkgs, so CI evaluates it with a plain `nix-instantiate --eval`.
+{
+  rendered ? ../rendered,
+}:
+let
+  doc = builtins.fromJSON (builtins.readFile (rendered + "/variants.json"));
+  withNode =
+    v:
+    v
+    // {
+      inherit (doc) k3sVersion;
+      nodeData =
+        if v.nodeFile == null then
+          null
+        else
+          builtins.fromJSON (builtins.readFile (rendered + "/${v.nodeFile}"));
+    };
+in
+{
+  # The k3s release the cluster asks for (profiles/cluster.yaml).
+  k3sVersion = doc.k3sVersion;
+  # name -> { name id machine system serial role feature testOverlay profile node nodeFile
+  #           nodeData k3sVersion }
+  systems = builtins.listToAttrs (
+    map (v: {
+      name = v.name;
+      value = withNode v;
+    }) doc.variants
+  );
+}
