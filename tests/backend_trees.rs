@@ -303,6 +303,15 @@ fn node_data_means_for_nixos_what_the_debian_files_say() {
             .map(String::from)
             .collect();
         assert_eq!(nix_units, deb_units, "{at}");
+        // NixOS's networkd module checks VLAN ids as integers in 0..=4094 (assertInt, assertRange).
+        for (stem, netdev) in nix["netdevs"].as_object().unwrap() {
+            if let Some(id) = netdev.get("vlanConfig").map(|c| &c["Id"]) {
+                assert!(
+                    id.as_u64().is_some_and(|n| n <= 4094),
+                    "{at}: {stem}: vlanConfig.Id {id} is not an integer NixOS accepts"
+                );
+            }
+        }
         // services.k3s with these values runs k3s with the Debian image's settings.
         match deb.get("k3s-flags.txt") {
             Some(flags) => {
@@ -390,6 +399,10 @@ fn the_nixos_modules_set_the_rendered_values() {
     assert_eq!(
         net["systemd"]["network"]["wait-online"]["extraArgs"],
         serde_json::json!(["--interface=eth1.200"])
+    );
+    assert_eq!(
+        net["systemd"]["network"]["netdevs"]["20-vlan-cluster"]["vlanConfig"]["Id"],
+        200
     );
     assert_eq!(net["boot"]["kernelModules"], serde_json::json!(["8021q"]));
     assert_eq!(net["services"]["dnsmasq"], serde_json::json!({}));

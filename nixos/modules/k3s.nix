@@ -45,9 +45,10 @@ in
         ConditionPathExists = if node != null then node.k3s.tokenFile else configPath;
         StartLimitIntervalSec = 0;
       };
+      # Back off from 5 s to 30 s between restarts, and never give up (the original's FM-1).
       serviceConfig = {
-        Restart = "always";
-        RestartSec = "5s";
+        Restart = lib.mkForce "always";
+        RestartSec = lib.mkForce "5s";
         RestartMaxDelaySec = "30s";
         RestartSteps = 5;
       };

@@ -113,7 +113,7 @@ impl Unit {
             };
             let mut keys = Map::new();
             for (k, v) in section.sorted_keys() {
-                keys.insert((*k).to_string(), json!(v));
+                keys.insert((*k).to_string(), nixos_value(section.name, k, v));
             }
             attrs.insert(name.to_string(), Value::Object(keys));
             for (k, v) in &section.repeated {
@@ -132,6 +132,19 @@ impl Unit {
         }
         Value::Object(attrs)
     }
+}
+
+/// Keys NixOS's networkd module checks as integers (`assertInt`); every other value is a string.
+const NIXOS_INTEGER_KEYS: &[(&str, &str)] = &[("VLAN", "Id")];
+
+/// A unit value as NixOS expects it: a number for the keys it checks as integers.
+fn nixos_value(section: &str, key: &str, value: &str) -> Value {
+    if NIXOS_INTEGER_KEYS.contains(&(section, key))
+        && let Ok(n) = value.parse::<u64>()
+    {
+        return json!(n);
+    }
+    json!(value)
 }
 
 fn network_section(dhcp: bool) -> Section {
