@@ -4,11 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests drive: Nix's evaluator and kas's JSON schema validate rendered files;
-# cpio and tar read back the archives of quick images; mmdebstrap, e2fsprogs and xz-utils build
-# them; QEMU and vde2 boot them; tmux is the throughput reference of the supervisor benchmark.
-PACKAGES=(nix-bin kas python3-jsonschema python3-yaml cpio tar mmdebstrap e2fsprogs xz-utils
-  qemu-system-x86 vde2 tmux)
+# Debian packages the tests drive: Nix's evaluator and kas's JSON schema validate the kas/ and
+# nixos/ trees, pip brings BitBake's parser (below); cpio and tar read back the archives of quick
+# images; mmdebstrap, e2fsprogs and xz-utils build them; QEMU and vde2 boot them; tmux is the
+# throughput reference of the supervisor benchmark.
+PACKAGES=(nix-bin kas python3-jsonschema python3-yaml python3-pip cpio tar mmdebstrap e2fsprogs
+  xz-utils qemu-system-x86 vde2 tmux)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -22,6 +23,15 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   "${SUDO[@]}" apt-get update -qq
   "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# BitBake's own parser checks the recipes of kas/meta-n3x (tests/backend_trees.rs). Debian has no
+# BitBake package; PyPI's bitbake-setup ships BitBake's `bb` library, installed into a cache dir.
+export N3X_BITBAKE_PYTHONPATH="${N3X_BITBAKE_PYTHONPATH:-$HOME/.cache/n3x/bitbake-2.19.0}"
+if [ ! -d "$N3X_BITBAKE_PYTHONPATH/bb/parse" ]; then
+  echo "==> installing BitBake's parser (PyPI bitbake-setup 2.19.0) into $N3X_BITBAKE_PYTHONPATH"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$N3X_BITBAKE_PYTHONPATH" \
+    bitbake-setup==2.19.0
 fi
 
 if ! command -v cargo >/dev/null; then

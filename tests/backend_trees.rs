@@ -847,3 +847,199 @@ fn every_node_variant_finds_its_rendered_files() {
     }
     assert_eq!(node_variants, 8);
 }
+
+// ---------------------------------------------------------------------------------------------
+// BitBake
+
+/// Where BitBake's `bb` library is (scripts/test.sh installs PyPI's bitbake-setup there), or
+/// `None` (skipped, except where the tools must be there).
+fn bitbake_path() -> Option<PathBuf> {
+    let dir = std::env::var_os("N3X_BITBAKE_PYTHONPATH")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/n3x/bitbake-2.19.0"))
+        })?;
+    if dir.join("bb/parse").is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("N3X_REQUIRE_TOOLS").is_none() && std::env::var_os("CI").is_none(),
+        "BitBake's parser is missing: python3 -m pip install --target {} bitbake-setup==2.19.0",
+        dir.display()
+    );
+    eprintln!("skipping: BitBake's parser not installed (see scripts/test.sh)");
+    None
+}
+
+/// Parses recipes of the layer with BitBake's parser (tests/tools/bitbake_check.py).
+fn bitbake(pythonpath: &Path, scenarios: &Value) -> Vec<Value> {
+    bitbake_in(&layer(), pythonpath, scenarios)
+}
+
+fn bitbake_in(layer: &Path, pythonpath: &Path, scenarios: &Value) -> Vec<Value> {
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = dir.path().join("scenarios.json");
+    std::fs::write(&file, scenarios.to_string()).unwrap();
+    let out = Command::new("python3")
+        .arg(repo().join("tests/tools/bitbake_check.py"))
+        .arg(layer)
+        .arg(&file)
+        .env("PYTHONPATH", pythonpath)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn recipe_path(f: &Path) -> String {
+    f.strip_prefix(layer()).unwrap().display().to_string()
+}
+
+#[test]
+fn bitbake_parses_every_recipe_of_the_layer() {
+    let Some(path) = bitbake_path() else {
+        return;
+    };
+    let recipes = files_under(&layer(), ".bb");
+    assert_eq!(recipes.len(), 9, "{recipes:?}");
+    // As a kas chain sets them for a server variant.
+    let vars = serde_json::json!({"N3X_PROFILE": "vlans", "N3X_NODE": "server-1", "K3S_SHA256_AMD64": "0"});
+    let scenarios: Vec<Value> = recipes
+        .iter()
+        .map(|f| serde_json::json!({"recipe": recipe_path(f), "vars": vars, "show": ["SRC_URI", "DESCRIPTION"]}))
+        .collect();
+    let report = bitbake(&path, &Value::Array(scenarios));
+    for (f, r) in recipes.iter().zip(&report) {
+        let desc = &r["vars"]["DESCRIPTION"];
+        assert!(
+            desc.as_str().is_some_and(|d| !d.is_empty()),
+            "{}: {r}",
+            recipe_path(f)
+        );
+        // Every file a recipe fetches from its own directory is there.
+        for uri in r["vars"]["SRC_URI"]
+            .as_str()
+            .unwrap_or("")
+            .split_whitespace()
+        {
+            if let Some(name) = uri.strip_prefix("file://") {
+                let name = name.split(';').next().unwrap();
+                let dir = f.parent().unwrap().join("files").join(name);
+                assert!(dir.exists(), "{}: {uri} is missing", recipe_path(f));
+            }
+        }
+    }
+    // The check can fail: BitBake rejects a statement it cannot parse.
+    let scratch = tempfile::TempDir::new().unwrap();
+    std::fs::write(
+        scratch.path().join("n3x-broken-for-test.bb"),
+        "DESCRIPTION = \"x\"\nthis is not bitbake\n",
+    )
+    .unwrap();
+    let report = bitbake_in(
+        scratch.path(),
+        &path,
+        &serde_json::json!([{"recipe": "n3x-broken-for-test.bb"}]),
+    );
+    assert!(
+        report[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("n3x-broken-for-test.bb")),
+        "{report:?}"
+    );
+}
+
+#[test]
+fn the_node_config_recipe_installs_the_chosen_node_or_says_why_not() {
+    let Some(path) = bitbake_path() else {
+        return;
+    };
+    let p = shipped();
+    let recipe = "recipes-support/n3x-node-config/n3x-node-config.bb";
+    let mut scenarios = Vec::new();
+    let mut pairs = Vec::new();
+    for v in matrix::variants(&p) {
+        if let (Some(profile), Some(node)) = (&v.profile, &v.node) {
+            pairs.push((profile.clone(), node.clone()));
+            scenarios.push(serde_json::json!({"recipe": recipe, "vars": {"N3X_PROFILE": profile, "N3X_NODE": node}, "show": ["SRC_URI"]}));
+        }
+    }
+    assert_eq!(pairs.len(), 8);
+    scenarios.push(serde_json::json!({"recipe": recipe, "show": ["SRC_URI"]}));
+    scenarios.push(serde_json::json!({"recipe": recipe, "vars": {"N3X_PROFILE": "simple", "N3X_NODE": "dhcp-server"}}));
+    let report = bitbake(&path, &Value::Array(scenarios));
+    for ((profile, node), r) in pairs.iter().zip(&report) {
+        assert_eq!(
+            r["vars"]["SRC_URI"].as_str().map(str::trim),
+            Some(format!("file://{profile}/{node}/").as_str()),
+            "{profile}/{node}: {r}"
+        );
+    }
+    // Without a node overlay the recipe is skipped, and BitBake names the overlays to add.
+    let skipped = report[8]["skipped"].as_str().unwrap();
+    assert!(
+        skipped.contains("kas/network/<profile>.yml and kas/node/<node>.yml"),
+        "{skipped}"
+    );
+    // A node the profile does not have stops the build with the nodes it does have.
+    let error = report[9]["error"].as_str().unwrap();
+    assert!(
+        error.contains("no rendered files for node \"dhcp-server\" of profile \"simple\""),
+        "{error}"
+    );
+    assert!(
+        error.contains("agent-1, agent-2, server-1, server-2"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_k3s_recipes_fetch_the_pinned_release_per_architecture_and_only_checked() {
+    let Some(path) = bitbake_path() else {
+        return;
+    };
+    let version = shipped().cluster.k3s.version;
+    let url_version = version.replace('+', "%2B");
+    let pv = version.trim_start_matches('v');
+    let report = bitbake(
+        &path,
+        &serde_json::json!([
+            {"recipe": "recipes-core/k3s/k3s-server.bb", "show": ["SRC_URI", "PV", "DEBIAN_CONFLICTS", "DPKG_ARCH"]},
+            {"recipe": "recipes-core/k3s/k3s-agent.bb", "vars": {"DISTRO_ARCH": "arm64"}, "show": ["SRC_URI", "DEBIAN_CONFLICTS"]},
+            {"recipe": "recipes-core/k3s/k3s-agent.bb", "run": ["do_check_k3s_checksum"]},
+            {"recipe": "recipes-core/k3s/k3s-server.bb", "vars": {"K3S_SHA256_AMD64": "0123"},
+             "run": ["do_check_k3s_checksum"], "show": ["SRC_URI[amd64.sha256sum]"]},
+        ]),
+    );
+    let server = &report[0]["vars"];
+    let uri = server["SRC_URI"].as_str().unwrap();
+    assert!(
+        uri.contains(&format!(
+            "https://github.com/k3s-io/k3s/releases/download/{url_version}/k3s;downloadfilename=k3s-{pv}-amd64;name=amd64"
+        )),
+        "{uri}"
+    );
+    assert!(uri.contains("file://k3s-server.service"));
+    assert_eq!(server["PV"], pv);
+    assert_eq!(server["DEBIAN_CONFLICTS"], "k3s-agent");
+    assert_eq!(server["DPKG_ARCH"], "any");
+    let agent = &report[1]["vars"];
+    assert!(
+        agent["SRC_URI"].as_str().unwrap().contains(&format!(
+            "{url_version}/k3s-arm64;downloadfilename=k3s-{pv}-arm64;name=arm64"
+        )),
+        "{agent}"
+    );
+    assert_eq!(agent["DEBIAN_CONFLICTS"], "k3s-server");
+    let refused = report[2]["error"].as_str().unwrap();
+    assert!(refused.contains("K3S_SHA256_AMD64 is empty"), "{refused}");
+    assert_eq!(
+        report[3]["vars"]["SRC_URI[amd64.sha256sum]"], "0123",
+        "{:?}",
+        report[3]
+    );
+}
