@@ -268,7 +268,10 @@ fn quick_refuses_other_machines_and_says_which_backend_to_use() {
 fn a_build_whose_tool_fails_ends_with_exit_code_1_and_a_record() {
     let state = tempfile::tempdir().unwrap();
     // A nixos build of a repository without a flake: nix runs and fails (or is missing).
+    let bare = tempfile::tempdir().unwrap();
+    common::copy_tree(&repo().join("profiles"), &bare.path().join("profiles"));
     n3x(state.path())
+        .current_dir(bare.path())
         .args([
             "build",
             "--backend",

@@ -25,7 +25,7 @@ in
 {
   # The k3s release the cluster asks for (profiles/cluster.yaml).
   k3sVersion = doc.k3sVersion;
-  # name -> { name id machine system serial role feature testOverlay profile node nodeFile
+  # name -> { name id machine system serial role testOverlay profile node nodeFile
   #           nodeData k3sVersion }
   systems = builtins.listToAttrs (
     map (v: {

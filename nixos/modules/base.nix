@@ -1,5 +1,6 @@
 # What every n3x system has: its platform, a host name for variants without a node, the
-# tools of the debug package set on k3s roles, and the variant's features.
+# tools of the debug package set on k3s roles. (Variants with a feature, the Debian-only
+# SWUpdate A/B image, have no NixOS system: see has_system in src/render/nixos.rs.)
 {
   lib,
   pkgs,
@@ -30,11 +31,4 @@ in
       iputils
     ]
   );
-
-  assertions = [
-    {
-      assertion = v.feature == null;
-      message = "n3x variant ${v.name}: the feature `${toString v.feature}` (an A/B update image with SWUpdate) exists only for the Debian images; build it with `n3x build --backend isar --variant ${v.id} --machine ${v.machine}`.";
-    }
-  ];
 }

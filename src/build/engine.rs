@@ -328,11 +328,11 @@ pub fn plan_steps(
             &settings.state.join("artifacts/isar"),
             settings.kas,
         )),
-        Backend::Nixos => Ok(plan::nixos_steps(
+        Backend::Nixos => plan::nixos_steps(
             variant,
             &settings.repo,
             &settings.state.join("artifacts/nixos").join(variant.key()),
-        )),
+        ),
         Backend::Quick => {
             // SAFETY: geteuid has no preconditions and cannot fail.
             let root = unsafe { libc::geteuid() } == 0;

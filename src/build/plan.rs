@@ -145,25 +145,36 @@ pub fn isar_steps(
     steps
 }
 
-/// The flake attribute of a variant's NixOS system: `nixosConfigurations."<machine>-<id>"`.
-pub fn nixos_attr(v: &Variant) -> String {
-    format!(
-        "nixosConfigurations.{}.config.system.build.toplevel",
-        matrix::nix_attr_name(&crate::render::nixos::system_name(v))
-    )
+/// The flake attribute of a variant's NixOS system:
+/// `nixosConfigurations."<machine>-<id>".config.system.build.toplevel`, or `None` for a variant
+/// the flake has no system for (see [`crate::render::nixos::has_system`]).
+pub fn nixos_attr(v: &Variant) -> Option<String> {
+    crate::render::nixos::has_system(v).then(|| {
+        format!(
+            "nixosConfigurations.{}.config.system.build.toplevel",
+            matrix::nix_attr_name(&crate::render::nixos::system_name(v))
+        )
+    })
 }
 
 /// The nixos backend's step: `nix build` of the variant's system with machine-readable
-/// progress, its result linked into the build's directory.
-pub fn nixos_steps(v: &Variant, repo: &Path, build_dir: &Path) -> Vec<Step> {
-    vec![Step::Run {
+/// progress, its result linked into the build's directory; or why the variant has no system.
+pub fn nixos_steps(v: &Variant, repo: &Path, build_dir: &Path) -> Result<Vec<Step>, String> {
+    let Some(attr) = nixos_attr(v) else {
+        return Err(format!(
+            "{} has no NixOS system: its feature `{}` exists only for the Debian images\n  fix: build it with --backend isar",
+            v.key(),
+            v.feature.as_deref().unwrap_or_default()
+        ));
+    };
+    Ok(vec![Step::Run {
         what: format!("build {} with Nix", v.key()),
         argv: vec![
             "nix".into(),
             "--extra-experimental-features".into(),
             "nix-command flakes".into(),
             "build".into(),
-            format!(".#{}", nixos_attr(v)),
+            format!(".#{attr}"),
             // -L first: on Nix 2.8 a -L after --log-format switches back to the plain logger.
             "-L".into(),
             "--log-format".into(),
@@ -172,7 +183,7 @@ pub fn nixos_steps(v: &Variant, repo: &Path, build_dir: &Path) -> Vec<Step> {
             build_dir.join("result").display().to_string(),
         ],
         cwd: repo.to_path_buf(),
-    }]
+    }])
 }
 
 #[cfg(test)]
@@ -222,7 +233,7 @@ mod tests {
     fn nixos_builds_the_variants_system_with_json_progress() {
         let p = shipped();
         let v = variant(&p, "server-simple-server-1@qemuamd64");
-        let steps = nixos_steps(&v, Path::new("/repo"), Path::new("/state/builds/b1"));
+        let steps = nixos_steps(&v, Path::new("/repo"), Path::new("/state/builds/b1")).unwrap();
         let text = steps[0].to_string();
         assert!(
             text.contains(
@@ -235,6 +246,24 @@ mod tests {
             text.contains("--out-link /state/builds/b1/result"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_variant_with_a_feature_has_no_nixos_system_and_says_which_backend_builds_it() {
+        let p = shipped();
+        let v = variant(&p, "base-swupdate@qemuamd64");
+        assert_eq!(nixos_attr(&v), None);
+        let why = nixos_steps(&v, Path::new("/repo"), Path::new("/b")).unwrap_err();
+        assert!(
+            why.contains("base-swupdate@qemuamd64 has no NixOS system"),
+            "{why}"
+        );
+        assert!(why.contains("--backend isar"), "{why}");
+        let with_system = matrix::variants(&p)
+            .iter()
+            .filter(|v| nixos_attr(v).is_some())
+            .count();
+        assert_eq!(with_system, 15);
     }
 
     #[test]

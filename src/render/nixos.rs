@@ -92,12 +92,19 @@ pub fn system_name(v: &matrix::Variant) -> String {
     format!("{}-{}", v.machine, v.id)
 }
 
-/// The matrix as the flake reads it: every variant with the name of its NixOS system, its
-/// Nix system (`x86_64-linux`), its machine's serial console and the node file it reads (if it
-/// has a profile and node), plus the k3s version the cluster asks for.
+/// Whether the flake has a NixOS system for `v`. A variant with a feature has none: the only
+/// feature, A/B updates with SWUpdate, exists only for the Debian images.
+pub fn has_system(v: &matrix::Variant) -> bool {
+    v.feature.is_none()
+}
+
+/// The matrix as the flake reads it: every variant with a NixOS system ([`has_system`]), with
+/// the system's name, its Nix system (`x86_64-linux`), its machine's serial console and the node
+/// file it reads (if it has a profile and node), plus the k3s version the cluster asks for.
 pub fn variants_json(p: &Profiles, note: &str) -> Value {
     let variants: Vec<Value> = matrix::variants(p)
         .iter()
+        .filter(|v| has_system(v))
         .map(|v| {
             let machine = p.machines.get(&v.machine);
             let node_file = match (&v.profile, &v.node) {
@@ -111,7 +118,6 @@ pub fn variants_json(p: &Profiles, note: &str) -> Value {
                 "system": machine.map(|m| format!("{}-linux", m.arch.as_str())),
                 "serial": machine.map(|m| m.serial.clone()),
                 "role": v.role,
-                "feature": v.feature,
                 "testOverlay": v.test_overlay,
                 "profile": v.profile,
                 "node": v.node,
