@@ -6,7 +6,9 @@
   outputs =
     { self, nixpkgs }:
     let
-      cargo = (builtins.fromTOML (builtins.readFile ./Cargo.toml)).package;
+      # The workbench's [package] metadata. Not named `cargo`: a binding of that name would hide
+      # pkgs.cargo inside the dev shell's `with pkgs;`.
+      crate = (builtins.fromTOML (builtins.readFile ./Cargo.toml)).package;
       # Every variant of profiles/matrix.yaml, from nixos/rendered/ (n3x render --all).
       matrix = import ./nixos/lib/variants.nix { };
       hostSystems = [
@@ -27,7 +29,7 @@
       packages = forSystems (system: {
         default = (pkgsFor system).callPackage ./nixos/package.nix {
           src = self;
-          inherit (cargo) version description;
+          inherit (crate) version description;
         };
       });
 

@@ -135,7 +135,12 @@ const FLAKE_WITH_STUB_NIXPKGS: &str = r#"
       lib.optionalAttrs = c: a: if c then a else { };
       legacyPackages = { };
     };
-  in (import ./flake.nix).outputs { self = ./.; nixpkgs = stub; }
+    # As in a real flake, `self` is the outputs themselves with the source as outPath.
+    outputs = (import ./flake.nix).outputs {
+      self = outputs // { outPath = ./.; };
+      nixpkgs = stub;
+    };
+  in outputs
 "#;
 
 #[test]
@@ -220,6 +225,113 @@ fn the_flakes_nixos_systems_are_exactly_what_the_workbench_builds() {
                 .ends_with("/nixos/modules"),
             "{s}"
         );
+    }
+}
+
+/// The flake's outputs with a stand-in nixpkgs that also has packages: each package is its
+/// name, `callPackage` and the builders return their arguments, so what the flake asks of
+/// nixpkgs can be read.
+const FLAKE_WITH_STUB_PACKAGES: &str = r#"
+  let
+    names = [ "cargo" "rustc" "clippy" "rustfmt" "qemu" "vde2" "kas" "mmdebstrap" "e2fsprogs"
+              "cpio" "tmux" ];
+    pkgs = builtins.listToAttrs (map (n: { name = n; value = n; }) names) // {
+      callPackage = file: args: args // { file = toString file; outPath = "/nix/store/n3x"; };
+      runCommand = name: attrs: script: { inherit name attrs script; };
+      mkShell = args: args;
+      python3.withPackages = f: "python3-with-" + builtins.concatStringsSep "-"
+        (f { jsonschema = "jsonschema"; pyyaml = "pyyaml"; });
+    };
+    stub = {
+      lib.nixosSystem = args: args;
+      lib.optionalAttrs = c: a: if c then a else { };
+      legacyPackages = { x86_64-linux = pkgs; aarch64-linux = pkgs; };
+    };
+    # As in a real flake, `self` is the outputs themselves with the source as outPath.
+    outputs = (import ./flake.nix).outputs {
+      self = outputs // { outPath = ./.; };
+      nixpkgs = stub;
+    };
+  in outputs
+"#;
+
+#[test]
+fn the_flake_packages_the_workbench_its_tools_and_its_checks() {
+    if !tool_available("nix-instantiate", "nix-bin") {
+        return;
+    }
+    let o = nix_eval(&format!(
+        "let o = {FLAKE_WITH_STUB_PACKAGES}; in {{ \
+           package = {{ inherit (o.packages.x86_64-linux.default) version description file; }}; \
+           app = o.apps.x86_64-linux.default; \
+           shell = o.devShells.aarch64-linux.default.packages; \
+           checks = builtins.mapAttrs (s: c: builtins.attrNames c) o.checks; \
+           vm = {{ inherit (o.checks.x86_64-linux.vm-tests) attrs script; }}; \
+           render = o.checks.x86_64-linux.rendered-files-current.script; \
+         }}"
+    ));
+    let cargo: toml_like::Package = toml_like::package(&read(&repo().join("Cargo.toml")));
+    assert_eq!(o["package"]["version"], cargo.version);
+    assert_eq!(o["package"]["description"], cargo.description);
+    assert!(
+        o["package"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("/nixos/package.nix")
+    );
+    assert_eq!(o["app"]["type"], "app");
+    assert_eq!(o["app"]["program"], "/nix/store/n3x/bin/n3x");
+    let shell: Vec<&str> = o["shell"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p.as_str()
+                .unwrap_or_else(|| panic!("dev shell package {p}"))
+        })
+        .collect();
+    for tool in ["qemu", "vde2", "kas", "mmdebstrap", "cargo"] {
+        assert!(shell.contains(&tool), "dev shell: {shell:?}");
+    }
+    assert!(shell.contains(&"python3-with-jsonschema-pyyaml"));
+    assert_eq!(
+        o["checks"],
+        serde_json::json!({
+            "aarch64-linux": ["rendered-files-current"],
+            "x86_64-linux": ["rendered-files-current", "vm-tests"],
+        })
+    );
+    assert_eq!(
+        o["vm"]["attrs"]["requiredSystemFeatures"],
+        serde_json::json!(["kvm"])
+    );
+    let vm = o["vm"]["script"].as_str().unwrap();
+    assert!(
+        vm.contains("n3x test --batch --junit $out/junit.xml"),
+        "{vm}"
+    );
+    assert!(o["render"].as_str().unwrap().contains("n3x render --check"));
+}
+
+/// The two `[package]` fields of Cargo.toml the flake reads (with `builtins.fromTOML`).
+mod toml_like {
+    pub struct Package {
+        pub version: String,
+        pub description: String,
+    }
+
+    pub fn package(text: &str) -> Package {
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name} = \"")))
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or_else(|| panic!("Cargo.toml has no {name}"))
+                .to_string()
+        };
+        Package {
+            version: field("version"),
+            description: field("description"),
+        }
     }
 }
 
