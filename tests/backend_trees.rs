@@ -472,6 +472,7 @@ const MODULE_ARGS: &str = r#"
       optionals = c: l: if c then l else [ ];
       mkForce = x: x;
       mkDefault = x: x;
+      mkMerge = l: l;
     };
     pkgs = builtins.listToAttrs (map (n: { name = n; value = n; }) [
       "cpio" "e2fsprogs" "openssl" "netcat-openbsd" "socat" "curl" "wget" "iputils" "vim" "less"
@@ -479,6 +480,7 @@ const MODULE_ARGS: &str = r#"
     systems = (import ./nixos/lib/variants.nix { }).systems;
     module = file: name: (import file {
       inherit lib pkgs;
+      modulesPath = "/nixpkgs/nixos/modules";
       n3xVariant = systems.${name};
       config.services.k3s.package.version = "1.35.0+k3s3";
     }).config;
@@ -569,6 +571,51 @@ fn the_nixos_modules_set_the_rendered_values() {
         serde_json::json!({}),
         "images without a test overlay have no control channel"
     );
+}
+
+#[test]
+fn every_system_has_its_machine_settings_and_serial_console() {
+    if !tool_available("nix-instantiate", "nix-bin") {
+        return;
+    }
+    let v = nix_eval(&format!(
+        "{MODULE_ARGS} builtins.mapAttrs (name: s: {{ \
+           machine = (import ./nixos/modules/machines.nix {{ \
+             inherit lib; modulesPath = \"/nixpkgs/nixos/modules\"; n3xVariant = s; }}); \
+           base = import ./nixos/modules/base.nix {{ inherit lib pkgs; n3xVariant = s; }}; \
+         }}) systems"
+    ));
+    let p = shipped();
+    let systems = v.as_object().unwrap();
+    assert_eq!(systems.len(), 15);
+    for (name, s) in systems {
+        let machine_name = p
+            .machines
+            .keys()
+            .find(|m| name.starts_with(&format!("{m}-")))
+            .unwrap();
+        let machine = &p.machines[machine_name];
+        let config = s["machine"]["config"].as_array().unwrap();
+        assert_eq!(
+            config[0]["boot"]["kernelParams"],
+            serde_json::json!([format!("console={},115200", machine.serial)]),
+            "{name}"
+        );
+        assert_eq!(
+            config[0]["networking"]["usePredictableInterfaceNames"],
+            false
+        );
+        let imports = s["machine"]["imports"].as_array().unwrap();
+        assert_eq!(
+            !imports.is_empty(),
+            machine.qemu.is_some(),
+            "{name}: the QEMU guest profile exactly on emulated machines"
+        );
+        assert_eq!(
+            s["base"]["nixpkgs"]["hostPlatform"],
+            format!("{}-linux", machine.arch.as_str())
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
