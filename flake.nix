@@ -105,7 +105,10 @@
           '';
         }
         // nixpkgs.lib.optionalAttrs (system == "x86_64-linux") {
-          # The scenario catalog against real QEMU clusters; only on builders with KVM.
+          # The scenario catalog against real QEMU clusters; only on builders with KVM. The
+          # quick images those clusters boot are built as root from Debian's mirrors, which a
+          # sandboxed Nix build does not have: this check passes only on a builder that grants
+          # both (a trusted, unsandboxed builder).
           vm-tests =
             inRepo "n3x-test-batch"
               {
