@@ -27,7 +27,7 @@ fi
 
 # BitBake's own parser checks the recipes of kas/meta-n3x (tests/backend_trees.rs). Debian has no
 # BitBake package; PyPI's bitbake-setup ships BitBake's `bb` library, installed into a cache dir.
-export N3X_BITBAKE_PYTHONPATH="${N3X_BITBAKE_PYTHONPATH:-$HOME/.cache/n3x/bitbake-2.19.0}"
+export N3X_BITBAKE_PYTHONPATH="${N3X_BITBAKE_PYTHONPATH:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/n3x/bitbake-2.19.0}"
 if [ ! -d "$N3X_BITBAKE_PYTHONPATH/bb/parse" ]; then
   echo "==> installing BitBake's parser (PyPI bitbake-setup 2.19.0) into $N3X_BITBAKE_PYTHONPATH"
   python3 -m pip install --quiet --disable-pip-version-check --target "$N3X_BITBAKE_PYTHONPATH" \
