@@ -18,42 +18,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{repo, shipped};
+use common::{files_under, repo, shipped, tool_available};
 use n3x::build::quick::guest::{BACKDOOR_READY, NET_UP_MARKER};
 use n3x::matrix;
 use serde_json::Value;
-
-fn tool_available(program: &str, package: &str) -> bool {
-    let found = Command::new(program).arg("--version").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("N3X_REQUIRE_TOOLS").is_none() && std::env::var_os("CI").is_none(),
-            "{program} is missing; install the Debian package {package}"
-        );
-        eprintln!("skipping: {program} not installed (apt-get install {package})");
-    }
-    found
-}
-
-/// Files under `dir` (recursively) whose name ends with `suffix`, sorted.
-fn files_under(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                if !p.ends_with("target") {
-                    stack.push(p);
-                }
-            } else if p.to_string_lossy().ends_with(suffix) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

@@ -7,39 +7,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-use common::repo;
-
-fn tool_available(program: &str, package: &str) -> bool {
-    let found = Command::new(program).arg("--version").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("N3X_REQUIRE_TOOLS").is_none() && std::env::var_os("CI").is_none(),
-            "{program} is missing; install the Debian package {package}"
-        );
-        eprintln!("skipping: {program} not installed (apt-get install {package})");
-    }
-    found
-}
-
-fn files_under(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == ext) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
+use common::{files_under, repo, tool_available};
 
 #[test]
 fn nix_evaluates_every_rendered_nixos_file_to_what_was_rendered() {
@@ -47,7 +18,7 @@ fn nix_evaluates_every_rendered_nixos_file_to_what_was_rendered() {
         return;
     }
     // The node files; nixos/rendered/variants.json is checked with the flake (backend_trees.rs).
-    let files: Vec<PathBuf> = files_under(&repo().join("nixos/rendered"), "json")
+    let files: Vec<PathBuf> = files_under(&repo().join("nixos/rendered"), ".json")
         .into_iter()
         .filter(|f| !f.ends_with("variants.json"))
         .collect();
@@ -110,8 +81,8 @@ fn kas_schema_accepts_every_rendered_overlay() {
     if !tool_available("kas", "kas") {
         return;
     }
-    let mut files = files_under(&repo().join("kas/network"), "yml");
-    files.extend(files_under(&repo().join("kas/node"), "yml"));
+    let mut files = files_under(&repo().join("kas/network"), ".yml");
+    files.extend(files_under(&repo().join("kas/node"), ".yml"));
     assert_eq!(files.len(), 10, "5 network overlays and 5 node overlays");
     let out = kas_check(&files);
     let report = String::from_utf8_lossy(&out.stdout);

@@ -58,3 +58,40 @@ pub fn root_with(programs: &[&str], needs: &str) -> bool {
     }
     root && tools
 }
+
+/// Whether `program` runs; missing, it fails the test under CI (`CI` or `N3X_REQUIRE_TOOLS`
+/// set) and is skipped with a notice elsewhere.
+pub fn tool_available(program: &str, package: &str) -> bool {
+    let found = std::process::Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("N3X_REQUIRE_TOOLS").is_none() && std::env::var_os("CI").is_none(),
+            "{program} is missing; install the Debian package {package}"
+        );
+        eprintln!("skipping: {program} not installed (apt-get install {package})");
+    }
+    found
+}
+
+/// Files under `dir` (recursively) whose name ends with `suffix`, sorted.
+pub fn files_under(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                if !p.ends_with("target") {
+                    stack.push(p);
+                }
+            } else if p.to_string_lossy().ends_with(suffix) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
