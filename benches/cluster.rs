@@ -77,7 +77,7 @@ fn with_n3x() -> (f64, Vec<u64>) {
         .lines()
         .filter(|l| NODES.iter().any(|n| l.starts_with(n)))
         .filter_map(|l| l.split_whitespace().nth(2).and_then(|p| p.parse().ok()))
-        .map(|pid| n3x::tui::cluster::rss_mib(pid).unwrap_or(0))
+        .map(|pid| n3x::cluster::procstat::rss_mib(pid).unwrap_or(0))
         .collect();
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };

@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests drive: Nix's evaluator and kas's JSON schema validate the kas/ and
 # nixos/ trees, pip brings BitBake's parser (below); cpio and tar read back the archives of quick
 # images; mmdebstrap, e2fsprogs and xz-utils build them; QEMU and vde2 boot them; tmux is the
-# throughput reference of the supervisor benchmark.
+# throughput reference of the supervisor benchmark; xmllint (libxml2-utils) checks the JUnit of
+# `n3x test` against the JUnit schema.
 PACKAGES=(nix-bin kas python3-jsonschema python3-yaml python3-pip cpio tar mmdebstrap e2fsprogs
-  xz-utils qemu-system-x86 vde2 tmux)
+  xz-utils qemu-system-x86 vde2 tmux libxml2-utils)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

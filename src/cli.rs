@@ -32,6 +32,10 @@ pub struct Cli {
     /// else `theme:` in ~/.config/n3x/config.yaml, else dark. NO_COLOR=1 turns colours off.
     #[arg(long, global = true, value_name = "NAME|PATH", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub theme: Option<String>,
+    /// Headless: line output only (timestamps, node, stage), never the full-screen workbench;
+    /// for CI. Without a command it is an error.
+    #[arg(long, global = true)]
+    pub batch: bool,
     /// What to do; without one, the full-screen workbench opens (on a terminal).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -63,6 +67,10 @@ pub enum Command {
     /// Set a node's NIC link up or down (fault injection through QMP).
     #[cfg(target_os = "linux")]
     Link(crate::cluster::command::LinkArgs),
+    /// Run cluster tests from the catalog (`--list` shows it): boot, follow every node to
+    /// k3s Ready, check; JUnit and artifacts for CI. Exit 0 passed, 1 failed, 2 setup error.
+    #[cfg(target_os = "linux")]
+    Test(crate::scenario::command::TestArgs),
 }
 
 /// Arguments of `n3x screenshot`.
@@ -213,6 +221,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let cwd = std::env::current_dir()
         .map_err(|e| Failure::usage(format!("no current directory: {e}")))?;
     match cli.command {
+        None if cli.batch => Err(Failure::usage(
+            "--batch runs a command headlessly, and none was given; e.g. `n3x test --batch --junit report.xml`, `n3x build --batch --variant ID`, `n3x cluster up --batch --profile P`",
+        )),
         None => workbench(cli.profiles.as_deref(), cli.theme.as_deref(), &cwd),
         Some(Command::Validate(args)) => validate(cli.profiles.as_deref(), args, &cwd),
         Some(Command::List(args)) => {
@@ -236,6 +247,11 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Exec(args)) => crate::cluster::command::exec(&args).map_err(Failure::usage),
         #[cfg(target_os = "linux")]
         Some(Command::Link(args)) => crate::cluster::command::link(&args).map_err(Failure::usage),
+        #[cfg(target_os = "linux")]
+        Some(Command::Test(args)) => {
+            let p = load(cli.profiles.as_deref(), &cwd)?;
+            crate::scenario::command::run(p, &args).map_err(Failure::usage)
+        }
         Some(Command::Build(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
             crate::build::command::run(p, &args).map_err(Failure::usage)

@@ -35,6 +35,8 @@ pub enum Event {
     ClusterStarted(Result<(), String>),
     /// The cluster is down: every VM and switch has stopped.
     ClusterStopped,
+    /// Something happened in a test run (its stages, checks, result).
+    Test(crate::scenario::TestUpdate),
 }
 
 /// The sending side of the event bus; engines get a clone and publish on it.

@@ -9,8 +9,8 @@
 //! settings and [`cli`] ties the commands together. `cluster` (Linux only) talks to the QEMU
 //! nodes of a test cluster: their control channels and QMP. Every external program runs under the
 //! supervisor in `supervise` (Linux only): its own PTY and process group, a complete log, and
-//! death with the workbench. `cluster` (Linux only) talks to the QEMU nodes of a test cluster:
-//! their control channels and QMP.
+//! death with the workbench. `readiness` follows each node to k3s `Ready`, and `scenario` (both
+//! Linux only) runs the test catalog over whole clusters.
 
 pub mod build;
 pub mod cli;
@@ -20,7 +20,11 @@ pub mod config;
 pub mod event;
 pub mod matrix;
 pub mod profile;
+#[cfg(target_os = "linux")]
+pub mod readiness;
 pub mod render;
+#[cfg(target_os = "linux")]
+pub mod scenario;
 pub mod suggest;
 #[cfg(target_os = "linux")]
 pub mod supervise;

@@ -344,3 +344,31 @@ fn profiles_are_found_from_a_subdirectory_and_missing_ones_are_explained() {
         .stderr(predicate::str::contains("no profiles found"))
         .stderr(predicate::str::contains("--profiles DIR"));
 }
+
+#[test]
+fn cluster_up_with_isar_images_that_are_not_built_names_the_build_command() {
+    // The tools are checked first; without them the error says what to install instead.
+    if !["qemu-system-x86_64", "vde_switch", "vde_plug"]
+        .iter()
+        .all(|p| n3x::build::tools::installed(p))
+    {
+        return;
+    }
+    let state = TempDir::new().unwrap();
+    let runtime = TempDir::new().unwrap();
+    n3x()
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .args(["cluster", "up", "--profile", "vlans", "--nodes", "server-1"])
+        .args(["--backend", "isar", "--accel", "tcg", "--state-dir"])
+        .arg(state.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "isar-server-vlans-server-1-qemuamd64.wic is missing",
+        ))
+        .stderr(predicate::str::contains(
+            "fix: `n3x build --variant server-vlans-server-1 --machine qemuamd64 --backend isar`",
+        ));
+    // Nothing was started and no cluster is described.
+    assert!(!runtime.path().join("n3x/vlans/cluster.json").exists());
+}

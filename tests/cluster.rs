@@ -1,18 +1,21 @@
 //! Real clusters: `n3x cluster up` boots the quick image under TCG on vde switches, and the
-//! checks go through the nodes' control channels (`n3x exec`) and QMP (`n3x link`):
-//! - every node has the addresses, VLAN and bond devices the renderer promised, and the DHCP
-//!   reservations hand out the planned addresses;
-//! - nodes reach each other over the cluster and storage networks, and not over a VLAN their
-//!   switch ports are not members of;
-//! - bond failover: the active member's link goes down, traffic keeps flowing over the other,
-//!   and the bond returns to its primary when the link comes back;
-//! - a killed QEMU is reported, and nothing is left running after a teardown or after
-//!   SIGKILL of the owning `n3x`.
+//! checks go through the nodes' control channels (`n3x exec`), QMP (`n3x link`), the owner's
+//! socket (`n3x cluster restart`), a real terminal (`n3x console`) and the workbench:
+//! - a detached `simple` cluster with the k3s stand-in: every node passes every readiness
+//!   stage; the console, the workbench, link control and restarts work on it until it is torn
+//!   down, and nothing is left running;
+//! - a killed QEMU is reported, and nothing is left running after SIGKILL of the owning `n3x`.
+//!
+//! What every node of each parity profile gets (addresses, VLAN and bond devices, DHCP
+//! reservations, reachability per VLAN, NIC order), bond failover and VLAN isolation are the
+//! catalog's tests, run for real in `tests/scenario.rs`.
 //!
 //! The quick base is built once into `target/n3x-test-state` and reused. These tests need
 //! root, QEMU, vde2 and mmdebstrap; in CI (`N3X_REQUIRE_TOOLS`) they must run.
 
 mod common;
+#[path = "common/pty.rs"]
+mod pty;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -20,7 +23,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use std::path::Path;
+
 use common::repo;
+use pty::Tui;
 
 /// One cluster at a time: they share the machine's two cores and the image cache.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -30,28 +36,15 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 fn state_dir() -> PathBuf {
-    repo().join("target/n3x-test-state")
+    common::vm_state_dir()
 }
 
 fn n3x() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_n3x"));
-    cmd.current_dir(repo())
-        .env_remove("N3X_PROFILES")
-        .env("N3X_STATE_DIR", state_dir());
-    cmd
+    common::vm_n3x()
 }
 
 fn can_run() -> bool {
-    common::root_with(
-        &[
-            "qemu-system-x86_64",
-            "vde_switch",
-            "vde_plug",
-            "mmdebstrap",
-            "mkfs.ext4",
-        ],
-        "cluster tests need root, qemu-system-x86, vde2, mmdebstrap and e2fsprogs",
-    )
+    common::can_boot_vms("cluster tests")
 }
 
 /// A running `n3x cluster up` and what it printed.
@@ -194,227 +187,8 @@ fn exec(profile: &str, node: &str, script: &str) -> (i32, String) {
     )
 }
 
-/// The `Address=` values the renderer wrote into a node's networkd files.
-fn rendered_addresses(profile: &str, node: &str) -> Vec<String> {
-    let p = common::shipped();
-    n3x::render::render_node(&p, profile, node)
-        .unwrap()
-        .iter()
-        .filter(|f| f.path.contains("/systemd/network/"))
-        .flat_map(|f| {
-            f.contents
-                .lines()
-                .filter_map(|l| l.strip_prefix("Address="))
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
-fn check_addresses(profile: &str, nodes: &[&str]) {
-    for node in nodes {
-        let expected = rendered_addresses(profile, node);
-        assert!(
-            !expected.is_empty(),
-            "{profile}/{node} has static addresses"
-        );
-        let (code, addrs) = exec(profile, node, "ip -o -4 addr show");
-        assert_eq!(code, 0);
-        for a in &expected {
-            assert!(
-                addrs.contains(&format!("inet {a} ")),
-                "{profile}/{node} lacks {a}:\n{addrs}"
-            );
-        }
-    }
-}
-
-/// True when any of three pings is answered (the first one after a failover may be lost
-/// while the switches learn where the MAC went).
-fn ping(profile: &str, from: &str, to: &str) -> bool {
-    exec(profile, from, &format!("ping -c3 -i0.5 -W3 {to}")).0 == 0
-}
-
 #[test]
-fn simple_every_node_gets_its_address_and_reaches_the_others() {
-    if !can_run() {
-        return;
-    }
-    let _one = serial();
-    let nodes = ["server-1", "server-2", "agent-1"];
-    let mut up = Up::start("simple", Some("server-1,server-2,agent-1"));
-    up.wait_ready(&nodes);
-    check_addresses("simple", &nodes);
-    assert!(ping("simple", "agent-1", "192.168.1.1"));
-    assert!(ping("simple", "server-2", "192.168.1.3"));
-    // The MAC of eth1 is the plan's: NICs come up in plan order.
-    let p = common::shipped();
-    let prof = n3x::render::profile(&p, "simple").unwrap();
-    let plan =
-        n3x::render::qemu::plan(&p, prof, "qemuamd64", Some(&["agent-1".to_string()])).unwrap();
-    let (_, mac) = exec("simple", "agent-1", "cat /sys/class/net/eth1/address");
-    assert_eq!(mac.trim(), plan.nodes[0].nics[1].mac);
-    up.down();
-}
-
-#[test]
-fn vlans_reach_each_other_per_vlan_and_not_over_a_vlan_the_switch_does_not_carry() {
-    if !can_run() {
-        return;
-    }
-    let _one = serial();
-    let nodes = ["server-1", "agent-1"];
-    let mut up = Up::start("vlans", Some("server-1,agent-1"));
-    up.wait_ready(&nodes);
-    check_addresses("vlans", &nodes);
-    let (_, links) = exec("vlans", "agent-1", "ip -o link show");
-    assert!(
-        links.contains("eth1.200@eth1") && links.contains("eth1.100@eth1"),
-        "{links}"
-    );
-    assert!(
-        ping("vlans", "agent-1", "192.168.200.1"),
-        "cluster VLAN 200"
-    );
-    assert!(
-        ping("vlans", "agent-1", "192.168.100.1"),
-        "storage VLAN 100"
-    );
-    // VLAN 300 is on both nodes but not on the switch ports: vde_switch must drop it.
-    let add = |node: &str, ip: &str| {
-        let (code, _) = exec(
-            "vlans",
-            node,
-            &format!(
-                "ip link add link eth1 name eth1.300 type vlan id 300 && ip addr add {ip}/24 dev eth1.300 && ip link set eth1.300 up"
-            ),
-        );
-        assert_eq!(code, 0);
-    };
-    add("server-1", "192.168.77.1");
-    add("agent-1", "192.168.77.3");
-    assert!(
-        !ping("vlans", "agent-1", "192.168.77.1"),
-        "VLAN 300 crossed a switch whose ports are not its members"
-    );
-    up.down();
-}
-
-#[test]
-fn bond_failover_keeps_traffic_flowing_and_returns_to_the_primary() {
-    if !can_run() {
-        return;
-    }
-    let _one = serial();
-    let nodes = ["server-1", "agent-1"];
-    let mut up = Up::start("bonding-vlans", Some("server-1,agent-1"));
-    up.wait_ready(&nodes);
-    check_addresses("bonding-vlans", &nodes);
-    let active = || {
-        let (_, text) = exec("bonding-vlans", "agent-1", "cat /proc/net/bonding/bond0");
-        text.lines()
-            .find_map(|l| l.strip_prefix("Currently Active Slave: "))
-            .map(str::to_string)
-            .unwrap_or_default()
-    };
-    assert_eq!(active(), "eth1");
-    assert!(ping("bonding-vlans", "agent-1", "192.168.200.1"));
-    let link = |state: &str| {
-        let out = n3x()
-            .args([
-                "link",
-                "--profile",
-                "bonding-vlans",
-                "agent-1",
-                "eth1",
-                state,
-            ])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-    };
-    link("down");
-    let start = Instant::now();
-    while active() != "eth2" {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no failover to eth2"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    // Under TCG on a loaded host the switches may take a few seconds to learn where the
-    // MAC went (timeouts in guests run 10-30 times slower than native).
-    let start = Instant::now();
-    while !ping("bonding-vlans", "agent-1", "192.168.200.1") {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no traffic over the second member:\n{}",
-            exec(
-                "bonding-vlans",
-                "agent-1",
-                "cat /proc/net/bonding/bond0; ip neigh"
-            )
-            .1
-        );
-    }
-    link("up");
-    let start = Instant::now();
-    while active() != "eth1" {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the bond did not return to eth1"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    assert!(ping("bonding-vlans", "agent-1", "192.168.100.1"));
-    up.down();
-}
-
-#[test]
-fn dhcp_reservations_hand_out_the_planned_addresses() {
-    if !can_run() {
-        return;
-    }
-    let _one = serial();
-    // The DHCP server comes with any nodes of the profile.
-    let nodes = ["dhcp-server", "server-1", "agent-1"];
-    let mut up = Up::start("dhcp-simple", Some("server-1,agent-1"));
-    up.wait_ready(&nodes);
-    check_addresses("dhcp-simple", &["dhcp-server"]);
-    let p = common::shipped();
-    let conf = n3x::render::render_node(&p, "dhcp-simple", "dhcp-server")
-        .unwrap()
-        .into_iter()
-        .find(|f| f.path.ends_with("n3x-dhcp.conf"))
-        .unwrap()
-        .contents;
-    for node in ["server-1", "agent-1"] {
-        let planned = conf
-            .lines()
-            .filter_map(|l| l.strip_prefix("dhcp-host="))
-            .find(|l| l.split(',').nth(1) == Some(node))
-            .and_then(|l| l.split(',').nth(2))
-            .unwrap()
-            .to_string();
-        let start = Instant::now();
-        loop {
-            let (_, addrs) = exec("dhcp-simple", node, "ip -o -4 addr show dev eth1");
-            if addrs.contains(&format!("inet {planned}/")) {
-                break;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(90),
-                "{node} never got its reservation {planned}:\n{addrs}"
-            );
-            std::thread::sleep(Duration::from_secs(1));
-        }
-    }
-    assert!(ping("dhcp-simple", "agent-1", "192.168.1.1"));
-    up.down();
-}
-
-#[test]
-fn a_killed_qemu_is_reported_and_sigkill_of_n3x_leaves_nothing_running() {
+fn a_killed_qemu_is_reported_and_neither_ctrl_c_nor_sigkill_of_n3x_leaves_anything_running() {
     if !can_run() {
         return;
     }
@@ -437,49 +211,423 @@ fn a_killed_qemu_is_reported_and_sigkill_of_n3x_leaves_nothing_running() {
     up.wait_for("the failure of agent-1", Duration::from_secs(30), |t| {
         t.contains("[agent-1] == failed: QEMU killed by signal 9")
     });
+    // Ctrl-C of the foreground `cluster up` tears down what is left.
+    up.down();
     // SIGKILL of the owner: no teardown code runs, the kernel's death signal does the work.
+    let mut up = Up::start("simple", Some("server-1"));
+    up.wait_ready(&["server-1"]);
     let _ = up.child.kill();
     let _ = up.child.wait();
     assert_no_leftovers("simple");
 }
 
+/// Tears a detached cluster down when a failing test leaves it behind.
+struct DownOnDrop(&'static str);
+
+impl Drop for DownOnDrop {
+    fn drop(&mut self) {
+        let _ = n3x()
+            .args(["cluster", "down", "--profile", self.0])
+            .output();
+    }
+}
+
+/// Polls `check` on the screen until it holds; panics with the screen after `deadline`.
+fn wait_screen(tui: &Tui, what: &str, deadline: Duration, check: impl Fn(&[String]) -> bool) {
+    let start = Instant::now();
+    loop {
+        let lines = tui.lines();
+        if check(&lines) {
+            return;
+        }
+        assert!(
+            start.elapsed() < deadline && !tui.output().eof,
+            "waited for {what}; the screen is:\n{}",
+            lines.join("\n").trim_end()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The tile of `node` (its line on the screen).
+fn tile<'a>(lines: &'a [String], node: &str) -> Option<&'a String> {
+    lines
+        .iter()
+        .find(|l| l.contains(&format!(" {node} ")) && l.contains("CPU"))
+}
+
+/// The QEMU pid `n3x cluster status` gives for `node`.
+fn qemu_pid(profile: &str, node: &str) -> u32 {
+    let status = n3x()
+        .args(["cluster", "status", "--profile", profile])
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&status.stdout).into_owned();
+    status
+        .lines()
+        .find(|l| l.starts_with(node))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{status}"))
+}
+
+/// Waits until `node` answers on its control channel again (after a restart).
+fn wait_answers(profile: &str, node: &str) {
+    let start = Instant::now();
+    while exec(profile, node, "hostname").0 != 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "{node} does not answer after its restart"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// `n3x console NODE` in a real terminal: the node's shell answers a command typed into it,
+/// Ctrl-] leaves, and the terminal is back in its normal (cooked, echoing) mode.
+fn console_in_a_terminal(node: &str) {
+    let script = format!(
+        "{} console --profile simple {node}; echo TERMINAL-AFTER; stty -a",
+        env!("CARGO_BIN_EXE_n3x")
+    );
+    let mut console = Tui::spawn(Path::new("/bin/sh"), &["-c", &script], &repo(), 160, 40);
+    // The relay draws the console's screen over the terminal: its prompt shows.
+    console.wait_for_text(&format!("root@{node}"));
+    let attached = String::from_utf8_lossy(&console.output().bytes).into_owned();
+    assert!(
+        attached.contains(&format!("attached to the console of {node}; Ctrl-] leaves")),
+        "{attached}"
+    );
+    // The serial getty's shell: $((…)) shows the shell ran it, not an echo of the keys.
+    console.press("\recho CONSOLE-$((6*7))\r");
+    wait_screen(
+        &console,
+        "the command's output",
+        Duration::from_secs(60),
+        |l| l.iter().any(|l| l.trim_end() == "CONSOLE-42"),
+    );
+    console.press("\x1d");
+    console.wait_for_text("TERMINAL-AFTER");
+    console.wait_exit();
+    let out = String::from_utf8_lossy(&console.output().bytes).into_owned();
+    assert!(
+        out.contains(&format!("detached from the console of {node}")),
+        "{out}"
+    );
+    let stty = &out[out.find("TERMINAL-AFTER").unwrap()..];
+    let modes: Vec<&str> = stty.split_whitespace().collect();
+    for mode in ["icanon", "echo", "isig", "opost"] {
+        assert!(
+            modes.contains(&mode),
+            "the terminal was left without {mode}: {stty}"
+        );
+    }
+}
+
+/// The line the owner logged when `node` left `stage`.
+fn stage_line<'a>(log: &'a str, node: &str, stage: &str, word: &str) -> &'a str {
+    let prefix = format!("[{node}] {stage} {word} after ");
+    log.lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no `{prefix}…` line in:\n{log}"))
+}
+
+/// Readiness of `simple` on the stand-in, as `cluster up` and its owner reported it: every
+/// node through every stage with the rendered addresses, the stand-in named, both servers'
+/// API and etcd, and every node `Ready` in the API's own list.
+fn every_node_passed_every_stage(up: &str, log: &str) {
+    assert!(
+        up.contains("readiness: PASSED — 3 of 3 expected nodes Ready"),
+        "{up}"
+    );
+    let addresses = [
+        ("server-1", "192.168.1.1"),
+        ("server-2", "192.168.1.2"),
+        ("agent-1", "192.168.1.3"),
+    ];
+    for (node, ip) in addresses {
+        for stage in n3x::readiness::Stage::ALL {
+            let word = if node == "agent-1" && stage == n3x::readiness::Stage::ApiReady {
+                "skipped"
+            } else {
+                "passed"
+            };
+            stage_line(log, node, stage.label(), word);
+        }
+        assert!(
+            stage_line(log, node, "kernel", "passed").contains("N3X-KERNEL-UP"),
+            "{log}"
+        );
+        assert!(
+            stage_line(log, node, "network", "passed")
+                .ends_with(&format!("eth1={ip}/24 (as rendered)")),
+            "{log}"
+        );
+        let service = stage_line(log, node, "k3s-service", "passed");
+        assert!(service.contains("STAND-IN"), "{service}");
+        let role = if node == "agent-1" { "agent" } else { "server" };
+        assert!(
+            service.contains(&format!("k3s-{role}.service active")),
+            "{service}"
+        );
+        assert!(
+            stage_line(log, node, "registered", "passed")
+                .contains(&format!("InternalIP {ip} (as rendered)")),
+            "{log}"
+        );
+        assert!(
+            stage_line(log, node, "ready", "passed").contains("Ready=True (KubeletReady)"),
+            "{log}"
+        );
+    }
+    for server in ["server-1", "server-2"] {
+        assert!(
+            stage_line(log, server, "api", "passed").ends_with("/readyz ok, /healthz/etcd ok"),
+            "{log}"
+        );
+        assert!(
+            stage_line(log, server, "registered", "passed")
+                .contains("roles control-plane,etcd,master"),
+            "{log}"
+        );
+    }
+    // The stages' word against the API's own list, asked here through the control channel.
+    let (code, json) = exec("simple", "server-2", "k3s kubectl get nodes -o json");
+    assert_eq!(code, 0, "{json}");
+    let listed = n3x::readiness::kube::nodes(&json).unwrap();
+    assert_eq!(listed.len(), 3, "{json}");
+    for (node, ip) in addresses {
+        let n = listed.iter().find(|n| n.name == node).unwrap();
+        assert!(n.is_ready(), "{n:?}");
+        assert_eq!(n.internal_ip.as_deref(), Some(ip));
+    }
+    // An agent has no API: its kubectl says so as k3s's does.
+    assert_ne!(exec("simple", "agent-1", "k3s kubectl get nodes").0, 0);
+}
+
 #[test]
-fn a_detached_cluster_outlives_the_command_until_cluster_down() {
+fn a_detached_cluster_serves_the_console_the_workbench_and_restarts_until_torn_down() {
     if !can_run() {
         return;
     }
     let _one = serial();
+    let _down = DownOnDrop("simple");
     let out = n3x()
-        .args([
-            "cluster",
-            "up",
-            "--profile",
-            "simple",
-            "--nodes",
-            "server-1",
-            "--accel",
-            "tcg",
-            "--detach",
-        ])
+        .args(["cluster", "up", "--profile", "simple", "--nodes"])
+        .arg("server-1,server-2,agent-1")
+        .args(["--accel", "tcg", "--detach", "--k3s-binary"])
+        .arg(common::k3s_standin())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let owner_log =
+        std::fs::read_to_string(state_dir().join("clusters/simple-owner.log")).unwrap_or_default();
     assert!(
         out.status.success(),
-        "{text}{}",
+        "{text}{}\n--- owner log ---\n{owner_log}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("the simple cluster is up: 1 nodes ready"),
+        text.contains("the simple cluster is up: 3 nodes ready"),
         "{text}"
     );
+    // The capacity check ran before the launch and said what it found.
+    assert!(
+        text.contains("n3x: capacity: 3 nodes need") && text.contains("MiB available"),
+        "{text}"
+    );
+    every_node_passed_every_stage(&text, &owner_log);
     // The command has returned; the cluster answers.
     let (code, name) = exec("simple", "server-1", "hostname");
     assert_eq!((code, name.trim()), (0, "server-1"));
-    let down = n3x()
-        .args(["cluster", "down", "--profile", "simple"])
+    // QEMU said nothing about an unconnected eth0, and eth0 is there in the guest.
+    let info = n3x::cluster::info::ClusterInfo::load(
+        &n3x::cluster::paths::runtime_base().unwrap().join("simple"),
+    )
+    .unwrap();
+    let log = std::fs::read_to_string(&info.nodes[0].console_log).unwrap();
+    assert!(log.contains("N3X-NET-UP"), "{log}");
+    for warning in [
+        "no peer",
+        "not connected to host network",
+        "qemu-system-x86_64: warning",
+    ] {
+        assert!(
+            !log.contains(warning),
+            "the console log has {warning:?}:\n{log}"
+        );
+    }
+    assert_eq!(
+        exec("simple", "server-1", "test -e /sys/class/net/eth0").0,
+        0
+    );
+    // Status shows each QEMU's CPU and memory.
+    let status = n3x()
+        .args(["cluster", "status", "--profile", "simple"])
         .output()
         .unwrap();
-    assert!(down.status.success(), "{down:?}");
+    let status = String::from_utf8_lossy(&status.stdout).into_owned();
+    let row = status.lines().find(|l| l.starts_with("server-1")).unwrap();
+    assert!(
+        row.contains("running") && row.contains('%') && row.ends_with("MiB"),
+        "{status}"
+    );
+
+    console_in_a_terminal("server-1");
+    assert_eq!(
+        exec("simple", "server-1", "hostname").0,
+        0,
+        "the node runs on"
+    );
+
+    // `n3x cluster restart`: the owner stops the QEMU and starts it again.
+    let before = qemu_pid("simple", "server-1");
+    let restart = n3x()
+        .args(["cluster", "restart", "--profile", "simple", "server-1"])
+        .output()
+        .unwrap();
+    assert!(restart.status.success(), "{restart:?}");
+    assert!(String::from_utf8_lossy(&restart.stdout).contains("server-1 restarted"));
+    assert_ne!(qemu_pid("simple", "server-1"), before);
+    wait_answers("simple", "server-1");
+
+    // The workbench finds the cluster another process owns and follows it.
+    let exe = Path::new(env!("CARGO_BIN_EXE_n3x"));
+    let mut tui = Tui::spawn(exe, &[], &repo(), 170, 48);
+    tui.wait_for_text("Matrix");
+    tui.press("3");
+    wait_screen(
+        &tui,
+        "server-1 ready in the workbench",
+        Duration::from_secs(60),
+        |l| tile(l, "server-1").is_some_and(|t| t.contains("ready")),
+    );
+    let screen = tui.lines().join("\n");
+    assert!(screen.contains("owned by n3x pid"), "{screen}");
+    let row = tile(&tui.lines(), "server-1").unwrap().clone();
+    assert!(row.contains("% CPU") && row.contains("MiB"), "{row}");
+    // Its console, live through the relay: attach, type, see the answer, leave.
+    tui.press("a");
+    tui.wait_for_text("server-1 receives the keys");
+    tui.press("echo TUI-$((6*7))\r");
+    wait_screen(&tui, "the command's output", Duration::from_secs(60), |l| {
+        l.iter().any(|l| l.contains("TUI-42"))
+    });
+    tui.press("\x1d");
+    tui.wait_for_text("a attaches");
+    // The scrollback: search it, which pauses the pane; f follows again. The kept lines come
+    // from the console log a moment after the screen shows them: search again until found.
+    let start = Instant::now();
+    loop {
+        tui.press("/TUI-42\r");
+        std::thread::sleep(Duration::from_millis(500));
+        if tui.lines().iter().any(|l| l.contains("paused: f follows")) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the search never found the line:\n{}",
+            tui.lines().join("\n")
+        );
+    }
+    wait_screen(
+        &tui,
+        "the search in the scrollback",
+        Duration::from_secs(30),
+        |l| {
+            l.iter().any(|l| l.contains("paused: f follows"))
+                && l.iter().any(|l| l.contains("match \"TUI-42\""))
+        },
+    );
+    tui.press("f");
+    tui.wait_for_text("following: f pauses");
+    // l sets eth1's link down (the guest sees no carrier), l again up.
+    tui.press("l");
+    wait_screen(
+        &tui,
+        "eth1 down on the tile",
+        Duration::from_secs(30),
+        |l| tile(l, "server-1").is_some_and(|t| t.contains("eth1 down")),
+    );
+    let carrier = |want: &str| {
+        let start = Instant::now();
+        while exec("simple", "server-1", "cat /sys/class/net/eth1/carrier")
+            .1
+            .trim()
+            != want
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "eth1 carrier never became {want}"
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    };
+    carrier("0");
+    tui.press("l");
+    carrier("1");
+    // R restarts the node through its owner; the tile starts over and comes back ready.
+    let before = qemu_pid("simple", "server-1");
+    tui.press("R");
+    let start = Instant::now();
+    while qemu_pid("simple", "server-1") == before {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "R did not restart server-1"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    wait_screen(
+        &tui,
+        "server-1 starting over",
+        Duration::from_secs(60),
+        |l| tile(l, "server-1").is_some_and(|t| !t.contains("ready")),
+    );
+    wait_screen(
+        &tui,
+        "server-1 ready after the restart",
+        Duration::from_secs(300),
+        |l| {
+            tile(l, "server-1").is_some_and(|t| t.contains("ready"))
+                && l.iter().any(|l| l.contains("server-1 restarted"))
+        },
+    );
+    // Quitting says the cluster keeps running, and it does.
+    tui.press("q");
+    tui.wait_for_text("The simple cluster belongs to n3x pid");
+    tui.wait_for_text("y quit   any other key stay");
+    tui.press("y");
+    tui.wait_exit();
+    assert_eq!(
+        exec("simple", "server-1", "hostname").0,
+        0,
+        "quitting kept the cluster"
+    );
+
+    // D in a workbench asks, then the owner tears the cluster down.
+    let mut tui = Tui::spawn(exe, &[], &repo(), 170, 48);
+    tui.press("3");
+    wait_screen(
+        &tui,
+        "server-1 ready in the workbench",
+        Duration::from_secs(60),
+        |l| tile(l, "server-1").is_some_and(|t| t.contains("ready")),
+    );
+    tui.press("D");
+    tui.wait_for_text("tear down the cluster of n3x pid");
+    tui.press("y");
+    wait_screen(&tui, "the cluster gone", Duration::from_secs(90), |l| {
+        l.iter().any(|l| l.contains("the cluster is down"))
+    });
+    let start = Instant::now();
+    while info.owner_alive() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the owner did not end"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    tui.press("q");
+    tui.wait_exit();
     assert_no_leftovers("simple");
 }

@@ -324,6 +324,21 @@ async fn two_clients_take_turns_on_one_socket() {
     assert_eq!(y.unwrap(), out(0, "b\n", ""));
 }
 
+/// Probes of several stages and a user's `n3x exec` at once: more clients than QEMU queues.
+#[tokio::test]
+async fn more_clients_than_the_socket_queues_each_get_their_turn() {
+    let dir = TempDir::new().unwrap();
+    let server = ShellServer::persistent(&dir);
+    let calls = (0..6).map(|i| {
+        let channel = ControlChannel::new(server.path());
+        async move { channel.shell(&format!("sleep 0.2; echo {i}"), CALL).await }
+    });
+    let answers = within("all six", futures::future::join_all(calls)).await;
+    for (i, answer) in answers.into_iter().enumerate() {
+        assert_eq!(answer.unwrap(), out(0, &format!("{i}\n"), ""));
+    }
+}
+
 #[tokio::test]
 async fn wait_ready_waits_for_a_late_socket_and_a_late_shell() {
     let dir = TempDir::new().unwrap();
@@ -460,6 +475,28 @@ mod shell_server {
         _listener: Option<UnixListener>,
     }
 
+    /// A listening unix socket with QEMU's chardev backlog of one: a connect beyond the few
+    /// it queues fails at once with `EAGAIN`, as at a real node's control socket.
+    fn listen_like_qemu(path: &Path) -> UnixListener {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: plain socket calls on a fresh descriptor that is owned right after.
+        unsafe {
+            let fd = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+            assert!(fd >= 0);
+            let owned = OwnedFd::from_raw_fd(fd);
+            let mut addr: libc::sockaddr_un = std::mem::zeroed();
+            addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+            for (d, s) in addr.sun_path.iter_mut().zip(path.as_os_str().as_bytes()) {
+                *d = *s as libc::c_char;
+            }
+            let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+            assert_eq!(libc::bind(fd, (&raw const addr).cast(), len), 0);
+            assert_eq!(libc::listen(fd, 1), 0);
+            UnixListener::from(owned)
+        }
+    }
+
     /// The guest's shell: no startup files, in `/`, with a temporary directory of its own.
     fn bash(dir: &Path) -> Command {
         let tmp = dir.join("tmp");
@@ -540,7 +577,7 @@ mod shell_server {
         /// client, as when QEMU drops console output.
         pub fn persistent_losing(dir: &TempDir, loss: Loss) -> Self {
             let path = dir.path().join("ctl.sock");
-            let listener = UnixListener::bind(&path).unwrap();
+            let listener = listen_like_qemu(&path);
             let (mut output, output_w) = std::io::pipe().unwrap();
             let mut shell = bash(dir.path())
                 .stdin(Stdio::piped())

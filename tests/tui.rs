@@ -513,6 +513,18 @@ fn the_cluster_view_shows_each_node_its_console_and_who_gets_the_keys() {
         node: "server-1".into(),
         state: NodeState::Ready(vec!["eth1.200=192.168.200.1/24".into()]),
     }));
+    // The readiness engine says the node runs the k3s test stand-in: the tile marks it.
+    a.handle(Event::Cluster(ClusterUpdate::Stage(
+        n3x::readiness::StageEvent {
+            node: "server-1".into(),
+            stage: n3x::readiness::Stage::K3sService,
+            outcome: n3x::readiness::Outcome::Running,
+            at: std::time::Duration::from_secs(90),
+            elapsed: std::time::Duration::from_secs(2),
+            detail: "k3s version v1.35.0+k3s3-standin (standin) — the n3x test STAND-IN, not k3s"
+                .into(),
+        },
+    )));
     a.handle(Event::ClusterStarted(Ok(())));
     let start = std::time::Instant::now();
     let text = loop {
@@ -523,6 +535,7 @@ fn the_cluster_view_shows_each_node_its_console_and_who_gets_the_keys() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     assert!(text.contains("Cluster bonding-vlans · 1/1 ready"), "{text}");
+    assert!(text.contains("k3s-service running k3s STAND-IN"), "{text}");
     assert!(
         text.contains("server-1") && text.contains("eth1.200=192.168.200.1/24"),
         "{text}"

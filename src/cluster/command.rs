@@ -19,7 +19,7 @@ use super::control::ControlChannel;
 use super::engine::{self, ClusterUpdate, NodeState, Options};
 use super::info::{ClusterInfo, process_alive};
 use super::qmp::Qmp;
-use super::{paths, relay};
+use super::{owner, paths, procstat, relay};
 use crate::profile::Profiles;
 use crate::supervise::Supervisor;
 
@@ -32,6 +32,22 @@ pub enum ClusterCommand {
     Status(ProfileArg),
     /// Stop the running cluster (its owner tears it down).
     Down(ProfileArg),
+    /// Stop nodes' QEMUs and start them again with the same images and ports (default: all).
+    Restart(NodesArg),
+    /// Stop nodes' QEMUs (the rest of the cluster keeps running).
+    Stop(NodesArg),
+    /// Start stopped nodes again.
+    Start(NodesArg),
+}
+
+/// Nodes of the running cluster.
+#[derive(Debug, Args)]
+pub struct NodesArg {
+    /// The nodes (default: every node of the cluster).
+    #[arg(value_name = "NODE")]
+    pub nodes: Vec<String>,
+    #[command(flatten)]
+    pub which: ProfileArg,
 }
 
 /// Which cluster: the profile, or the only one running.
@@ -40,6 +56,45 @@ pub struct ProfileArg {
     /// The network profile of the cluster (default: the only one running).
     #[arg(long, value_name = "P")]
     pub profile: Option<String>,
+}
+
+/// The flags of every command that boots VMs (`cluster up`, `test`).
+#[derive(Debug, Clone, Args)]
+pub struct BootArgs {
+    /// The accelerator: kvm, tcg, or auto (a probe boot, cached per host).
+    #[arg(long, default_value = "auto", value_name = "A")]
+    pub accel: String,
+    /// A k3s binary for the images (otherwise downloaded when online; without one the images
+    /// have no k3s and the k3s stages cannot be decided).
+    #[arg(long, value_name = "PATH")]
+    pub k3s_binary: Option<PathBuf>,
+    /// The state directory (images, console logs, test history); default: $N3X_STATE_DIR,
+    /// $XDG_STATE_HOME/n3x or ~/.local/state/n3x.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+impl BootArgs {
+    /// The accelerator asked for; `None` for `auto` (probe it).
+    pub fn accel(&self) -> Result<Option<Accel>, String> {
+        match self.accel.as_str() {
+            "auto" => Ok(None),
+            other => other.parse::<Accel>().map(Some),
+        }
+    }
+
+    /// The state directory, from the flag or the environment.
+    pub fn state(&self) -> Result<PathBuf, String> {
+        crate::build::command::state_dir(self.state_dir.as_ref())
+    }
+}
+
+/// The checkout the profiles `p` belong to: images are built from its files.
+pub fn repo_of(p: &Profiles) -> PathBuf {
+    p.root
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// Arguments of `n3x cluster up`.
@@ -51,17 +106,12 @@ pub struct UpArgs {
     /// Only these nodes (comma-separated; default: every node of the profile).
     #[arg(long, value_name = "a,b,c", value_delimiter = ',')]
     pub nodes: Option<Vec<String>>,
-    /// The accelerator: kvm, tcg, or auto (a probe boot, cached per host).
-    #[arg(long, default_value = "auto", value_name = "A")]
-    pub accel: String,
-    /// A k3s binary for the image (otherwise downloaded when online).
-    #[arg(long, value_name = "PATH")]
-    pub k3s_binary: Option<PathBuf>,
-    /// The state directory (images, console logs).
-    #[arg(long, value_name = "DIR")]
-    pub state_dir: Option<PathBuf>,
-    /// The image backend (only quick images boot today).
-    #[arg(long, default_value = "quick", value_parser = ["quick"])]
+    #[command(flatten)]
+    pub boot: BootArgs,
+    /// What the nodes boot: quick (the Debian test image, built when missing) or isar (each
+    /// node's variant's artifacts from `n3x build --backend isar`; direct kernel boot, or
+    /// OVMF firmware when there is no kernel and initrd).
+    #[arg(long, default_value = "quick", value_parser = ["quick", "isar"])]
     pub backend: String,
     /// Return once every node answers, leaving a small `n3x` process that owns the cluster
     /// (its output goes to a log); `n3x cluster down` stops it.
@@ -159,21 +209,91 @@ pub fn cluster(p: Profiles, command: &ClusterCommand) -> Result<ExitCode, String
         }
         ClusterCommand::Down(which) => {
             let info = runtime_for(which)?;
-            // SAFETY: kill with a pid read from our own runtime directory; no memory involved.
-            unsafe { libc::kill(info.owner as i32, libc::SIGTERM) };
-            for _ in 0..600 {
-                if !process_alive(info.owner) {
-                    println!("the {} cluster is down", info.profile);
-                    return Ok(ExitCode::SUCCESS);
-                }
-                std::thread::sleep(Duration::from_millis(100));
+            println!("{}", stop_cluster(&info)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        ClusterCommand::Restart(which) => nodes_request(which, owner::Request::Restart),
+        ClusterCommand::Stop(which) => nodes_request(which, owner::Request::Stop),
+        ClusterCommand::Start(which) => nodes_request(which, owner::Request::Start),
+    }
+}
+
+/// Asks the owner of `which`'s cluster to do `request` to each of its nodes, in turn.
+fn nodes_request(
+    which: &NodesArg,
+    request: fn(String) -> owner::Request,
+) -> Result<ExitCode, String> {
+    let info = runtime_for(&which.which)?;
+    let names: Vec<String> = if which.nodes.is_empty() {
+        info.nodes.iter().map(|n| n.name.clone()).collect()
+    } else {
+        for n in &which.nodes {
+            info.node(n)?;
+        }
+        which.nodes.clone()
+    };
+    let socket = owner_socket(&info)?;
+    let rt = runtime()?;
+    let mut failed = false;
+    for name in names {
+        match rt.block_on(owner::ask(&socket, &request(name.clone()), OWNER_TIMEOUT)) {
+            Ok(done) => println!("{done}"),
+            Err(e) => {
+                eprintln!("n3x: {name}: {e}");
+                failed = true;
             }
-            Err(format!(
-                "the owner (pid {}) did not stop within 60 s",
-                info.owner
-            ))
         }
     }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// How long the owner may take for one request (stopping a QEMU waits for it).
+pub const OWNER_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn owner_socket(info: &ClusterInfo) -> Result<PathBuf, String> {
+    info.owner_socket.clone().ok_or_else(|| {
+        format!(
+            "the {} cluster's owner (pid {}) takes no requests (an older n3x)\n  fix: `n3x cluster down --profile {}` and start it again",
+            info.profile, info.owner, info.profile
+        )
+    })
+}
+
+/// Tears the cluster down through its owner (its socket; SIGTERM for an owner without one)
+/// and waits until it is down. The owner may be the workbench, which keeps running.
+pub fn stop_cluster(info: &ClusterInfo) -> Result<String, String> {
+    runtime()?.block_on(stop_cluster_async(info))
+}
+
+/// [`stop_cluster`] on the caller's runtime.
+pub async fn stop_cluster_async(info: &ClusterInfo) -> Result<String, String> {
+    let runtime_file = paths::runtime_base()?
+        .join(&info.profile)
+        .join(super::info::FILE);
+    let asked = match &info.owner_socket {
+        Some(socket) => owner::ask(socket, &owner::Request::Down, OWNER_TIMEOUT)
+            .await
+            .is_ok(),
+        None => false,
+    };
+    if !asked {
+        // SAFETY: kill with a pid read from our own runtime directory; no memory involved.
+        unsafe { libc::kill(info.owner as i32, libc::SIGTERM) };
+    }
+    for _ in 0..600 {
+        if !process_alive(info.owner) || !runtime_file.exists() {
+            return Ok(format!("the {} cluster is down", info.profile));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!(
+        "the owner (pid {}) did not stop the cluster within 60 s",
+        info.owner
+    ))
 }
 
 fn status_table(info: &ClusterInfo) -> String {
@@ -185,20 +305,35 @@ fn status_table(info: &ClusterInfo) -> String {
         info.logs.display()
     );
     out.push_str(&format!(
-        "{:<12} {:<8} {:<8} {:<7}\n",
-        "NODE", "ROLE", "PID", "QEMU"
+        "{:<12} {:<8} {:<8} {:<7} {:>6} {:>9}\n",
+        "NODE", "ROLE", "PID", "QEMU", "CPU", "RSS"
     ));
-    for n in &info.nodes {
+    // CPU use over one second, every node measured over the same second.
+    let mut meters: Vec<procstat::CpuMeter> = info
+        .nodes
+        .iter()
+        .map(|n| {
+            let mut m = procstat::CpuMeter::default();
+            m.sample(n.pid);
+            m
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(1));
+    for (n, meter) in info.nodes.iter().zip(&mut meters) {
+        let alive = process_alive(n.pid);
+        let cpu = meter
+            .sample(n.pid)
+            .filter(|_| alive)
+            .map_or("-".to_string(), |p| format!("{p:.0}%"));
+        let rss = procstat::rss_mib(n.pid)
+            .filter(|_| alive)
+            .map_or("-".to_string(), |m| format!("{m} MiB"));
         out.push_str(&format!(
-            "{:<12} {:<8} {:<8} {:<7}\n",
+            "{:<12} {:<8} {:<8} {:<7} {cpu:>6} {rss:>9}\n",
             n.name,
             n.role,
             n.pid,
-            if process_alive(n.pid) {
-                "running"
-            } else {
-                "gone"
-            }
+            if alive { "running" } else { "gone" }
         ));
     }
     out
@@ -247,6 +382,9 @@ pub async fn topology(info: &ClusterInfo) -> String {
     }
     out
 }
+
+/// How the owner's readiness summary line begins.
+const READINESS: &str = "n3x: readiness: ";
 
 /// `cluster up --detach`: the same command without `--detach` in a new session, its output
 /// in a log, and this process waits until every node is ready (or one fails).
@@ -301,18 +439,36 @@ fn detach(args: &UpArgs, state: &std::path::Path) -> Result<ExitCode, String> {
                 args.profile
             ));
         }
-        let base = paths::runtime_base()?;
-        if let Ok(info) = ClusterInfo::load(&base.join(&args.profile))
-            && info.owner == owner.id()
-            && info
-                .nodes
-                .iter()
-                .all(|n| text.contains(&format!("[{}] == ready", n.name)))
-        {
+        // The owner prints the readiness summary once every node passed its stages, one
+        // failed, or a stage could not be decided (an image without k3s).
+        if let Some(at) = text.find(READINESS) {
+            let summary: String = text[at..]
+                .lines()
+                .take_while(|l| !l.starts_with('['))
+                .collect::<Vec<_>>()
+                .join("\n");
+            // What the owner found about the host's capacity.
+            for line in text
+                .lines()
+                .filter(|l| l.starts_with("n3x: capacity:") || l.starts_with("n3x: warning:"))
+            {
+                println!("{line}");
+            }
+            if summary.starts_with(&format!("{READINESS}FAILED")) {
+                eprintln!(
+                    "{summary}\nn3x: the {} cluster keeps running for inspection; `n3x cluster down --profile {}` stops it",
+                    args.profile, args.profile
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            let nodes = ClusterInfo::load(&paths::runtime_base()?.join(&args.profile))
+                .ok()
+                .filter(|i| i.owner == owner.id())
+                .map(|i| i.nodes.len())
+                .unwrap_or(0);
             println!(
-                "n3x: the {} cluster is up: {} nodes ready after {}s; `n3x cluster down --profile {}` stops it",
+                "{summary}\nn3x: the {} cluster is up: {nodes} nodes ready after {}s; `n3x cluster down --profile {}` stops it",
                 args.profile,
-                info.nodes.len(),
                 start.elapsed().as_secs(),
                 args.profile
             );
@@ -325,26 +481,22 @@ fn detach(args: &UpArgs, state: &std::path::Path) -> Result<ExitCode, String> {
 }
 
 fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, String> {
-    let state = crate::build::command::state_dir(args.state_dir.as_ref())?;
+    let state = args.boot.state()?;
     if args.detach {
         return detach(args, &state);
     }
-    let accel = match args.accel.as_str() {
-        "auto" => None,
-        other => Some(other.parse::<Accel>()?),
-    };
-    let repo = p
-        .root
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
     let options = Options {
         profile: args.profile.clone(),
         nodes: args.nodes.clone(),
-        accel,
-        k3s_binary: args.k3s_binary.clone(),
-        repo,
+        accel: args.boot.accel()?,
+        k3s_binary: args.boot.k3s_binary.clone(),
+        repo: repo_of(&p),
         state,
+        backend: if args.backend == "isar" {
+            engine::ImageBackend::Isar
+        } else {
+            engine::ImageBackend::Quick
+        },
     };
     runtime()?.block_on(async move {
         let supervisor = Supervisor::new().map_err(|e| format!("cannot start the supervisor: {e}"))?;
@@ -356,22 +508,54 @@ fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, String> {
         });
         let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
         let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+        let profiles = Arc::new(p);
         let cluster = tokio::select! {
-            c = engine::up(Arc::new(p), options, supervisor, tx) => c?,
+            c = engine::up(Arc::clone(&profiles), options, supervisor, tx.clone()) => c?,
             _ = sigint.recv() => return Ok(ExitCode::from(130)),
             _ = sigterm.recv() => return Ok(ExitCode::from(143)),
         };
         println!(
-            "n3x: cluster {} starting ({} nodes); Ctrl-C tears it down. Elsewhere: n3x cluster status · n3x console NODE · n3x exec NODE -- CMD · n3x link NODE NIC up|down",
+            "n3x: cluster {} starting ({} nodes); Ctrl-C tears it down. Elsewhere: n3x cluster status · n3x console NODE · n3x exec NODE -- CMD · n3x link NODE NIC up|down · n3x cluster restart NODE",
             cluster.plan.profile,
             cluster.plan.nodes.len()
         );
-        let code = tokio::select! {
-            _ = sigint.recv() => 130,
-            _ = sigterm.recv() => 143,
+        // Every node's way to k3s Ready, stage by stage (the lines come through the printer).
+        let expect = crate::readiness::Expectations::for_plan(&cluster.plan);
+        let mut readiness = tokio::spawn(crate::readiness::start(
+            &cluster,
+            profiles,
+            expect,
+            tx.clone(),
+        ));
+        let socket = cluster.info.owner_socket.clone();
+        let slot: owner::Slot = Arc::new(tokio::sync::Mutex::new(Some(cluster)));
+        let down = Arc::new(tokio::sync::Notify::new());
+        let server = socket.map(|s| {
+            tokio::spawn(owner::serve(s, Arc::clone(&slot), Arc::clone(&down)))
+        });
+        let mut followed = false;
+        let code = loop {
+            tokio::select! {
+                report = &mut readiness, if !followed => {
+                    followed = true;
+                    if let Ok(report) = report {
+                        // Through the printer, so it comes after the last stage lines.
+                        let _ = tx.send(ClusterUpdate::Note(report.summary()));
+                    }
+                }
+                _ = sigint.recv() => break 130,
+                _ = sigterm.recv() => break 143,
+                () = down.notified() => break 0,
+            }
         };
+        readiness.abort();
         println!("n3x: tearing the cluster down");
-        cluster.down().await;
+        if let Some(server) = server {
+            server.abort();
+        }
+        if let Some(cluster) = slot.lock().await.take() {
+            cluster.down().await;
+        }
         printer.abort();
         println!("n3x: every VM and switch is stopped");
         Ok(ExitCode::from(code))
@@ -385,7 +569,7 @@ fn print_update(update: &ClusterUpdate) {
             println!("[{node}] QEMU started (pid {})", child.pid())
         }
         ClusterUpdate::Line { node, text } => println!("[{node}] {text}"),
-        ClusterUpdate::Topology(_) => {}
+        ClusterUpdate::Topology(_) | ClusterUpdate::Remote { .. } => {}
         ClusterUpdate::State { node, state } => match state {
             NodeState::NetworkUp(addrs) | NodeState::Ready(addrs) => {
                 println!("[{node}] == {}: {}", state.word(), addrs.join(" "))
@@ -393,6 +577,8 @@ fn print_update(update: &ClusterUpdate) {
             NodeState::Failed(why) => println!("[{node}] == failed: {why}"),
             other => println!("[{node}] == {}", other.word()),
         },
+        ClusterUpdate::Stage(event) => println!("{}", event.line()),
+        ClusterUpdate::Signature(hit) => println!("{}", hit.lines()),
     }
 }
 

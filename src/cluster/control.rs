@@ -188,7 +188,7 @@ impl ControlChannel {
             what,
             after: timeout,
         };
-        let mut conn = match timeout_at(end, Conn::connect(&self.socket)).await {
+        let mut conn = match timeout_at(end, Conn::connect_when_free(&self.socket)).await {
             Ok(Ok(conn)) => conn,
             Ok(Err(source)) => return Err(self.connect_error(source)),
             Err(_) => return Err(timed_out(format!("connecting for {what}"))),
@@ -268,6 +268,17 @@ impl From<io::Error> for ConnFailure {
 }
 
 impl Conn {
+    /// Connects, waiting while the socket is busy: QEMU serves one client and queues only a
+    /// few, so a connect beyond its backlog fails with `EAGAIN` until a client leaves.
+    async fn connect_when_free(socket: &Path) -> io::Result<Conn> {
+        loop {
+            match Conn::connect(socket).await {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => sleep(RECONNECT).await,
+                other => return other,
+            }
+        }
+    }
+
     async fn connect(socket: &Path) -> io::Result<Conn> {
         let (read, writer) = UnixStream::connect(socket).await?.into_split();
         Ok(Conn {
@@ -319,12 +330,15 @@ impl Conn {
     }
 }
 
-/// Errors after which `wait_ready` connects again: the socket is not there (yet), or nobody
-/// listens on it (yet, or any more).
+/// Errors after which `wait_ready` connects again: the socket is not there (yet), nobody
+/// listens on it (yet, or any more), or its queue of waiting clients is full.
 fn retry_connect(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset
+        io::ErrorKind::NotFound
+            | io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::WouldBlock
     )
 }
 

@@ -3,19 +3,20 @@
 //! its control channel waited for. It publishes [`ClusterUpdate`]s and never draws.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
 use super::base::{self, Base};
 use super::control::ControlChannel;
 use super::info::{ClusterInfo, NodeInfo};
 use super::qmp::Qmp;
-use super::{accel, paths, qemu, relay, secrets, switch};
+use super::{accel, capacity, isar, paths, qemu, relay, secrets, switch};
 use crate::build::quick::guest;
+use crate::build::quick::guest::FW_CFG_LAYERS;
 use crate::profile::Profiles;
 use crate::render::qemu::{Plan, plan};
 use crate::supervise::{Child, Output, Spec, Supervisor};
@@ -38,6 +39,18 @@ pub struct Options {
     pub repo: PathBuf,
     /// The state directory (images, console logs).
     pub state: PathBuf,
+    /// What the nodes boot.
+    pub backend: ImageBackend,
+}
+
+/// What the nodes boot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ImageBackend {
+    /// The quick image (built from Debian's packages when missing).
+    #[default]
+    Quick,
+    /// Each node's variant's ISAR artifacts (`n3x build --backend isar`).
+    Isar,
 }
 
 /// Where a node is on its way up.
@@ -83,6 +96,13 @@ pub enum ClusterUpdate {
         /// Its QEMU (the serial console is its terminal).
         child: Child,
     },
+    /// A node of a cluster another process owns: its console through the owner's relay.
+    Remote {
+        /// The node.
+        node: String,
+        /// Its console.
+        console: super::remote::RemoteConsole,
+    },
     /// A line of a node's console.
     Line {
         /// The node.
@@ -99,6 +119,10 @@ pub enum ClusterUpdate {
         /// Where it is now.
         state: NodeState,
     },
+    /// A readiness stage of a node (or of the cluster) moved on (`crate::readiness`).
+    Stage(crate::readiness::StageEvent),
+    /// A known failure pattern was seen on a node (`crate::readiness`).
+    Signature(crate::readiness::SignatureHit),
 }
 
 /// A running cluster. Dropping it stops every process (the supervisor cancels them); call
@@ -110,10 +134,43 @@ pub struct Cluster {
     pub info: ClusterInfo,
     /// The runtime directory.
     pub runtime: PathBuf,
-    nodes: BTreeMap<String, Child>,
+    /// When the first node's QEMU was spawned.
+    pub started: Instant,
+    nodes: BTreeMap<String, NodeRun>,
     infrastructure: Vec<Child>,
+    supervisor: Supervisor,
+    updates: Updates,
+    lines: broadcast::Sender<ConsoleLine>,
+    first_lines: std::sync::Mutex<Option<broadcast::Receiver<ConsoleLine>>>,
+}
+
+/// A node's QEMU and what starting it again needs.
+struct NodeRun {
+    /// The running (or ended) QEMU.
+    child: Child,
+    /// Its command line (the same for every start).
+    argv: Vec<String>,
+    /// Its sockets.
+    paths: paths::NodePaths,
+    /// How often it was started.
+    starts: u32,
+    /// Its console relay and its watcher.
     tasks: Vec<JoinHandle<()>>,
 }
+
+/// A line of a node's console, when it arrived (for readers other than the update channel).
+#[derive(Debug, Clone)]
+pub struct ConsoleLine {
+    /// The node.
+    pub node: String,
+    /// The line, without escape codes.
+    pub text: String,
+    /// When it arrived.
+    pub at: Instant,
+}
+
+/// How many console lines wait for a slow reader of [`Cluster::console_lines`].
+const LINES_KEPT: usize = 16384;
 
 impl std::fmt::Debug for Cluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -160,26 +217,52 @@ pub async fn up(
         let updates = updates.clone();
         move |text: String| note(&updates, text)
     };
-    let base: Base = base::ensure(
-        Arc::clone(&p),
-        &options.repo,
-        &options.state,
-        options.k3s_binary.clone(),
-        supervisor.clone(),
-        &say,
-    )
-    .await?;
-    if let Some(why) = &base.manifest.k3s_missing {
-        note(&updates, format!("the image has no k3s: {why}"));
+    // ISAR: every node's artifacts must be there before anything starts.
+    let mut isar_images = BTreeMap::new();
+    if options.backend == ImageBackend::Isar {
+        let artifacts = options.state.join("artifacts/isar");
+        for node in &plan.nodes {
+            let v = isar::node_variant(&p, &options.profile, &node.name, "qemuamd64")?;
+            let vars = runtime.root().join(format!("{}.OVMF_VARS.fd", node.name));
+            let image = isar::image(&p, &v, &artifacts, Path::new(isar::OVMF_DIR), vars)?;
+            isar_images.insert(node.name.clone(), image);
+        }
+        note(
+            &updates,
+            "booting ISAR images (unverified on real artifacts: none can be built here)",
+        );
     }
-    let accel = match options.accel {
-        Some(a) => a,
-        None => {
+    let base: Option<Base> = match options.backend {
+        ImageBackend::Isar => None,
+        ImageBackend::Quick => {
+            let base = base::ensure(
+                Arc::clone(&p),
+                &options.repo,
+                &options.state,
+                options.k3s_binary.clone(),
+                supervisor.clone(),
+                &say,
+            )
+            .await?;
+            if let Some(why) = &base.manifest.k3s_missing {
+                note(&updates, format!("the image has no k3s: {why}"));
+            }
+            Some(base)
+        }
+    };
+    let accel = match (options.accel, &base) {
+        (Some(a), _) => a,
+        (None, Some(base)) => {
             note(
                 &updates,
                 "choosing the accelerator (a probe boot, cached per host)",
             );
-            accel::choose(&base, &options.state, &supervisor).await
+            accel::choose(base, &options.state, &supervisor).await
+        }
+        // The probe boots the quick image; an ISAR cluster does not build one for it.
+        (None, None) => {
+            note(&updates, "ISAR images boot with TCG unless --accel kvm");
+            accel::Accel::Tcg
         }
     };
     note(&updates, format!("accelerator: {accel}"));
@@ -258,45 +341,77 @@ pub async fn up(
         note(&updates, format!("cable {} — {}", cable.a, cable.b));
     }
 
+    let capacity = capacity::check(&plan, &capacity::Host::read());
+    for line in capacity.lines() {
+        note(&updates, line);
+    }
+    if let Some(refusal) = capacity.refusal() {
+        return Err(refusal);
+    }
     let mut nodes = BTreeMap::new();
-    let mut tasks = Vec::new();
     let mut infos = Vec::new();
-    for node in &plan.nodes {
+    let (lines, first_lines) = broadcast::channel(LINES_KEPT);
+    let started = Instant::now();
+    for (i, node) in plan.nodes.iter().enumerate() {
         let node_paths = runtime.node(&node.name);
-        let images = qemu::NodeImages {
-            kernel: base.vmlinux(),
-            initrd: base.initrd(),
-            image: base.image(),
-            layer: runtime.node_layer(&node.name),
-            secrets: Some(runtime.node_secrets(&node.name)),
-            cmdline: base.manifest.cmdline.clone(),
+        let layers = vec![
+            (FW_CFG_LAYERS[0].to_string(), runtime.node_layer(&node.name)),
+            (
+                FW_CFG_LAYERS[1].to_string(),
+                runtime.node_secrets(&node.name),
+            ),
+        ];
+        let argv = match (&base, isar_images.get(&node.name)) {
+            (Some(base), _) => {
+                let images = qemu::NodeImages {
+                    kernel: base.vmlinux(),
+                    initrd: base.initrd(),
+                    image: base.image(),
+                    layer: runtime.node_layer(&node.name),
+                    secrets: Some(runtime.node_secrets(&node.name)),
+                    cmdline: base.manifest.cmdline.clone(),
+                };
+                qemu::qemu_argv(&plan, node, &images, &node_paths, &ports, accel, &runtime)
+            }
+            (None, Some(image)) => {
+                if let isar::Boot::Firmware { vars, .. } = &image.boot {
+                    let template = Path::new(isar::OVMF_DIR).join("OVMF_VARS.fd");
+                    std::fs::copy(&template, vars).map_err(|e| {
+                        format!(
+                            "cannot copy {} to {}: {e}",
+                            template.display(),
+                            vars.display()
+                        )
+                    })?;
+                }
+                isar::isar_argv(
+                    &plan,
+                    node,
+                    image,
+                    &node_paths,
+                    &ports,
+                    accel,
+                    &runtime,
+                    &layers,
+                )
+            }
+            (None, None) => unreachable!("every ISAR node has its image (checked above)"),
         };
-        let argv = qemu::qemu_argv(&plan, node, &images, &node_paths, &ports, accel, &runtime);
-        let console_log = logs.join(format!("{}.console.log", node.name));
-        let mut spec = Spec::new(argv, console_log.clone());
-        spec.size = (40, 160);
-        spec.scrollback = 2000;
-        let child = supervisor
-            .spawn(spec)
-            .map_err(|e| format!("cannot start QEMU for {}: {e}", node.name))?;
-        let _ = updates.send(ClusterUpdate::Console {
-            node: node.name.clone(),
-            child: child.clone(),
-        });
-        let _ = updates.send(ClusterUpdate::State {
-            node: node.name.clone(),
-            state: NodeState::Starting,
-        });
-        tasks.push(tokio::spawn(relay_task(
-            node_paths.console.clone(),
-            child.clone(),
-        )));
-        tasks.push(tokio::spawn(watch_node(
-            node.name.clone(),
-            child.clone(),
-            ControlChannel::new(node_paths.control.clone()),
-            updates.clone(),
-        )));
+        let console_log = console_log(&logs, &node.name, 0);
+        let (child, tasks) = launch(
+            &supervisor,
+            &updates,
+            &node.name,
+            argv.clone(),
+            console_log.clone(),
+            &node_paths,
+            &lines,
+        )?;
+        // A host with fewer cores than vCPUs: the next node starts once this one's kernel
+        // speaks, so that they do not all fight for the CPU at once.
+        if capacity.stagger && i + 1 < plan.nodes.len() {
+            stagger(&child).await;
+        }
         infos.push(NodeInfo {
             name: node.name.clone(),
             role: node.role.clone(),
@@ -311,7 +426,16 @@ pub async fn up(
                 .map(|n| (n.name.clone(), n.mac.clone(), n.segment.clone()))
                 .collect(),
         });
-        nodes.insert(node.name.clone(), child);
+        nodes.insert(
+            node.name.clone(),
+            NodeRun {
+                child,
+                argv,
+                paths: node_paths,
+                starts: 1,
+                tasks,
+            },
+        );
     }
     let info = ClusterInfo {
         profile: options.profile.clone(),
@@ -329,6 +453,7 @@ pub async fn up(
                 ports: ports.owners(&s.name),
             })
             .collect(),
+        owner_socket: Some(runtime.root().join(super::owner::SOCKET)),
     };
     info.save(runtime.root())
         .map_err(|e| format!("cannot write {}: {e}", runtime.root().display()))?;
@@ -336,10 +461,75 @@ pub async fn up(
         plan,
         info,
         runtime: runtime.root().to_path_buf(),
+        started,
         nodes,
         infrastructure,
-        tasks,
+        supervisor,
+        updates,
+        lines,
+        first_lines: std::sync::Mutex::new(Some(first_lines)),
     })
+}
+
+/// The console log of a node's `start`-th start (0 is the first).
+fn console_log(logs: &std::path::Path, node: &str, start: u32) -> PathBuf {
+    if start == 0 {
+        logs.join(format!("{node}.console.log"))
+    } else {
+        logs.join(format!("{node}.console.{}.log", start + 1))
+    }
+}
+
+/// How long a staggered start waits at most for a node's kernel to speak.
+pub const STAGGER_MAX: Duration = Duration::from_secs(20);
+
+/// Waits until the node's console has printed something (its kernel boots), or
+/// [`STAGGER_MAX`], or its QEMU ends.
+async fn stagger(child: &Child) {
+    let start = Instant::now();
+    while start.elapsed() < STAGGER_MAX && child.try_status().is_none() {
+        if child.bytes_written() > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Starts a node's QEMU with its console relay and its watcher.
+fn launch(
+    supervisor: &Supervisor,
+    updates: &Updates,
+    name: &str,
+    argv: Vec<String>,
+    console_log: PathBuf,
+    node_paths: &paths::NodePaths,
+    lines: &broadcast::Sender<ConsoleLine>,
+) -> Result<(Child, Vec<JoinHandle<()>>), String> {
+    let mut spec = Spec::new(argv, console_log);
+    spec.size = (40, 160);
+    spec.scrollback = 2000;
+    let child = supervisor
+        .spawn(spec)
+        .map_err(|e| format!("cannot start QEMU for {name}: {e}"))?;
+    let _ = updates.send(ClusterUpdate::Console {
+        node: name.to_string(),
+        child: child.clone(),
+    });
+    let _ = updates.send(ClusterUpdate::State {
+        node: name.to_string(),
+        state: NodeState::Starting,
+    });
+    let tasks = vec![
+        tokio::spawn(relay_task(node_paths.console.clone(), child.clone())),
+        tokio::spawn(watch_node(
+            name.to_string(),
+            child.clone(),
+            ControlChannel::new(node_paths.control.clone()),
+            updates.clone(),
+            lines.clone(),
+        )),
+    ];
+    Ok((child, tasks))
 }
 
 fn spawn(supervisor: &Supervisor, argv: Vec<String>, log: PathBuf) -> Result<Child, String> {
@@ -366,9 +556,27 @@ async fn relay_task(socket: PathBuf, child: Child) {
     let _ = relay::serve(socket, child).await;
 }
 
+/// The addresses a console line announces with the network-up marker
+/// (`N3X-NET-UP eth1=192.168.1.1/24 uptime=…` gives `["eth1=192.168.1.1/24"]`).
+pub fn net_up_addresses(text: &str) -> Option<Vec<String>> {
+    let rest = text.split(guest::NET_UP_MARKER).nth(1)?;
+    Some(
+        rest.split_whitespace()
+            .filter(|w| !w.starts_with("uptime="))
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
 /// Follows a node's console to `N3X-NET-UP`, then waits for its control channel; reports a
 /// QEMU that ends with its last console lines.
-async fn watch_node(node: String, child: Child, control: ControlChannel, updates: Updates) {
+async fn watch_node(
+    node: String,
+    child: Child,
+    control: ControlChannel,
+    updates: Updates,
+    lines_out: broadcast::Sender<ConsoleLine>,
+) {
     let state = |s: NodeState| {
         let _ = updates.send(ClusterUpdate::State {
             node: node.clone(),
@@ -392,12 +600,7 @@ async fn watch_node(node: String, child: Child, control: ControlChannel, updates
                         booting = true;
                         state(NodeState::Booting);
                     }
-                    if let Some(rest) = text.split(guest::NET_UP_MARKER).nth(1) {
-                        let found: Vec<String> = rest
-                            .split_whitespace()
-                            .filter(|w| !w.starts_with("uptime="))
-                            .map(str::to_string)
-                            .collect();
+                    if let Some(found) = net_up_addresses(&text) {
                         state(if answers {
                             NodeState::Ready(found.clone())
                         } else {
@@ -405,12 +608,20 @@ async fn watch_node(node: String, child: Child, control: ControlChannel, updates
                         });
                         addresses = Some(found);
                     }
+                    let _ = lines_out.send(ConsoleLine {
+                        node: node.clone(),
+                        text: text.clone(),
+                        at: Instant::now(),
+                    });
                     let _ = updates.send(ClusterUpdate::Line { node: node.clone(), text });
                 }
                 Some(Output::Dropped(_)) => {}
                 None => break,
             },
-            result = control.wait_ready(BOOT_DEADLINE), if !waited => {
+            // The control channel is asked only once the network is up, as a plain script
+            // would: connecting early costs the booting guest time for nothing.
+            result = control.wait_ready(BOOT_DEADLINE.saturating_sub(started.elapsed())),
+                if !waited && addresses.is_some() => {
                 waited = true;
                 match result {
                     Ok(()) => {
@@ -424,6 +635,14 @@ async fn watch_node(node: String, child: Child, control: ControlChannel, updates
                         started.elapsed().as_secs()
                     ))),
                 }
+            }
+            () = tokio::time::sleep_until((started + BOOT_DEADLINE).into()), if addresses.is_none() && !waited => {
+                waited = true;
+                state(NodeState::Failed(format!(
+                    "the network did not come up within {}s (no {} on the console)",
+                    BOOT_DEADLINE.as_secs(),
+                    guest::NET_UP_MARKER
+                )));
             }
         }
     }
@@ -447,7 +666,14 @@ async fn watch_node(node: String, child: Child, control: ControlChannel, updates
 impl Cluster {
     /// The node called `name`'s QEMU.
     pub fn node(&self, name: &str) -> Option<&Child> {
-        self.nodes.get(name)
+        self.nodes.get(name).map(|n| &n.child)
+    }
+
+    /// Every node's console lines. The first call gets them from the first node's start
+    /// (as many as [`LINES_KEPT`]); later calls from now on.
+    pub fn console_lines(&self) -> broadcast::Receiver<ConsoleLine> {
+        let first = self.first_lines.lock().ok().and_then(|mut f| f.take());
+        first.unwrap_or_else(|| self.lines.subscribe())
     }
 
     /// The QMP client of a node.
@@ -463,23 +689,105 @@ impl Cluster {
             .map(|n| ControlChannel::new(n.control.clone()))
     }
 
+    fn run_mut(&mut self, name: &str) -> Result<&mut NodeRun, String> {
+        let unknown = self.info.node(name).err();
+        self.nodes
+            .get_mut(name)
+            .ok_or_else(|| unknown.unwrap_or_else(|| format!("no node `{name}` runs here")))
+    }
+
+    /// Stops a node's QEMU and waits for it; its tile says `stopped`. Stopping a node that
+    /// does not run does nothing.
+    pub async fn stop_node(&mut self, name: &str) -> Result<(), String> {
+        let run = self.run_mut(name)?;
+        if run.child.try_status().is_none() {
+            run.child.cancel();
+            run.child.wait().await;
+        }
+        for task in run.tasks.drain(..) {
+            task.abort();
+        }
+        let _ = self.updates.send(ClusterUpdate::State {
+            node: name.to_string(),
+            state: NodeState::Stopped,
+        });
+        Ok(())
+    }
+
+    /// Starts a stopped (or ended) node again with the same command line, images and switch
+    /// ports; its console goes to a new log (`NODE.console.N.log`) and `cluster.json` names
+    /// the new QEMU.
+    pub async fn start_node(&mut self, name: &str) -> Result<(), String> {
+        let (supervisor, updates) = (self.supervisor.clone(), self.updates.clone());
+        let lines = self.lines.clone();
+        let logs = self.info.logs.clone();
+        let run = self.run_mut(name)?;
+        if run.child.try_status().is_none() {
+            return Err(format!(
+                "{name} runs already (QEMU pid {})\n  fix: restart it instead",
+                run.child.pid()
+            ));
+        }
+        for task in run.tasks.drain(..) {
+            task.abort();
+        }
+        let log = console_log(&logs, name, run.starts);
+        let (child, tasks) = launch(
+            &supervisor,
+            &updates,
+            name,
+            run.argv.clone(),
+            log.clone(),
+            &run.paths,
+            &lines,
+        )?;
+        run.starts += 1;
+        run.child = child.clone();
+        run.tasks = tasks;
+        if let Some(info) = self.info.nodes.iter_mut().find(|n| n.name == name) {
+            info.pid = child.pid();
+            info.console_log = log;
+        }
+        self.info
+            .save(&self.runtime)
+            .map_err(|e| format!("cannot write {}: {e}", self.runtime.display()))?;
+        note(
+            &updates,
+            format!("{name}: QEMU started again (pid {})", child.pid()),
+        );
+        Ok(())
+    }
+
+    /// Stops a node and starts it again.
+    pub async fn restart_node(&mut self, name: &str) -> Result<(), String> {
+        self.stop_node(name).await?;
+        self.start_node(name).await
+    }
+
+    /// The names of the nodes in plan order.
+    pub fn node_names(&self) -> Vec<String> {
+        self.info.nodes.iter().map(|n| n.name.clone()).collect()
+    }
+
     /// Stops the nodes (QEMU quits), then the cables and switches, and waits for all of them;
     /// removes the runtime directory's description.
     pub async fn down(self) {
-        for child in self.nodes.values() {
-            child.cancel();
+        for run in self.nodes.values() {
+            run.child.cancel();
         }
-        for child in self.nodes.values() {
-            child.wait().await;
-        }
-        for child in &self.infrastructure {
-            child.cancel();
+        for run in self.nodes.values() {
+            run.child.wait().await;
         }
         for child in &self.infrastructure {
+            child.cancel();
+        }
+        for child in &self.infrastructure {
             child.wait().await;
         }
-        for task in &self.tasks {
-            task.abort();
+        for run in self.nodes.values() {
+            for task in &run.tasks {
+                task.abort();
+            }
         }
         // Sockets, layers and the secrets layers with the join token go with the cluster.
         let _ = std::fs::remove_dir_all(&self.runtime);

@@ -55,6 +55,10 @@ pub struct ClusterInfo {
     /// The switches.
     #[serde(default)]
     pub switches: Vec<SwitchInfo>,
+    /// The owner's socket (restart, stop, start a node; tear down): see
+    /// [`super::owner`].
+    #[serde(default)]
+    pub owner_socket: Option<PathBuf>,
 }
 
 /// The file name of the cluster description in a runtime directory.
@@ -100,6 +104,24 @@ impl ClusterInfo {
     }
 }
 
+/// The clusters other processes own now: each one's runtime directory and description.
+pub fn owned_elsewhere() -> Vec<(PathBuf, ClusterInfo)> {
+    let Ok(base) = super::paths::runtime_base() else {
+        return Vec::new();
+    };
+    let mut found: Vec<(PathBuf, ClusterInfo)> = std::fs::read_dir(&base)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| ClusterInfo::load(&e.path()).ok().map(|i| (e.path(), i)))
+                .filter(|(_, i)| i.owner != std::process::id() && i.owner_alive())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort_by(|a, b| a.1.profile.cmp(&b.1.profile));
+    found
+}
+
 /// Whether a process with `pid` runs (and is not a zombie).
 pub fn process_alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -138,6 +160,7 @@ mod tests {
             }],
             logs: "/l".into(),
             switches: vec![],
+            owner_socket: None,
         };
         info.save(dir.path()).unwrap();
         let back = ClusterInfo::load(dir.path()).unwrap();

@@ -59,6 +59,134 @@ pub fn timing_args(tsc_khz: Option<u64>) -> String {
     }
 }
 
+/// How virtio devices attach: memory-mapped (microvm) or PCI (q35).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bus {
+    /// `virtio-*-device`.
+    Mmio,
+    /// `virtio-*-pci`.
+    Pci,
+}
+
+impl Bus {
+    fn device(self, kind: &str) -> String {
+        match self {
+            Bus::Mmio => format!("virtio-{kind}-device"),
+            Bus::Pci => format!("virtio-{kind}-pci"),
+        }
+    }
+}
+
+/// The start of every node's argv: name, accelerator, machine, memory, CPUs, no display or
+/// default devices.
+pub fn head_args(plan: &Plan, node: &PlanNode, accel: Accel, machine: &str) -> Vec<String> {
+    vec![
+        plan.qemu_binary.clone(),
+        "-name".into(),
+        format!("n3x-{}-{}", plan.profile, node.name),
+        "-accel".into(),
+        match accel {
+            Accel::Tcg => "tcg,tb-size=128".into(),
+            Accel::Kvm => "kvm".into(),
+        },
+        "-M".into(),
+        format!("{machine},rtc=on"),
+        "-m".into(),
+        node.memory_mib.to_string(),
+        "-smp".into(),
+        node.cpus.to_string(),
+        "-display".into(),
+        "none".into(),
+        "-nodefaults".into(),
+        "-no-user-config".into(),
+        "-no-reboot".into(),
+    ]
+}
+
+/// The serial console on the supervisor's PTY; signal=off so that a Ctrl-C typed into an
+/// attached console reaches the guest instead of killing QEMU.
+pub fn serial_args() -> Vec<String> {
+    vec![
+        "-chardev".into(),
+        "stdio,id=serial0,signal=off".into(),
+        "-serial".into(),
+        "chardev:serial0".into(),
+    ]
+}
+
+/// The control channel (a virtio console on a unix socket), QMP, and the node's layers over
+/// fw_cfg (name, file).
+pub fn channel_args(paths: &NodePaths, bus: Bus, layers: &[(String, PathBuf)]) -> Vec<String> {
+    let mut argv: Vec<String> = vec![
+        "-chardev".into(),
+        format!(
+            "socket,id=control,path={},server=on,wait=off",
+            paths.control.display()
+        ),
+        "-device".into(),
+        bus.device("serial"),
+        "-device".into(),
+        "virtconsole,chardev=control".into(),
+        "-qmp".into(),
+        format!("unix:{},server=on,wait=off", paths.qmp.display()),
+    ];
+    for (name, file) in layers {
+        argv.push("-fw_cfg".into());
+        argv.push(format!("name={name},file={}", file.display()));
+    }
+    argv
+}
+
+/// The node's NICs in plan order, each on its switch port.
+pub fn nic_args(node: &PlanNode, ports: &Ports, runtime: &RuntimeDir, bus: Bus) -> Vec<String> {
+    let mut argv = Vec::new();
+    for nic in &node.nics {
+        let netdev = format!("n-{}", nic.name);
+        let backend = match ports.nic(&node.name, &nic.name) {
+            Some((segment, port)) => format!(
+                "vde,id={netdev},sock={},port={port}",
+                runtime.switch_dir(segment).display()
+            ),
+            // Unconnected (the eth0 placeholder): a datagram socket in the private runtime
+            // directory that sends to a path where nothing is, so frames go nowhere, and
+            // QEMU does not warn that the NIC has no peer.
+            None => {
+                let end = |what: &str| {
+                    runtime
+                        .root()
+                        .join(format!("{}.{}.{what}", node.name, nic.name))
+                        .display()
+                        .to_string()
+                };
+                format!(
+                    "dgram,id={netdev},local.type=unix,local.path={},remote.type=unix,remote.path={}",
+                    end("unplugged"),
+                    end("nowhere")
+                )
+            }
+        };
+        argv.push("-netdev".into());
+        argv.push(backend);
+        argv.push("-device".into());
+        argv.push(format!(
+            "{},netdev={netdev},mac={},id={}",
+            bus.device("net"),
+            nic.mac,
+            nic_device_id(&nic.name)
+        ));
+    }
+    argv
+}
+
+/// The node's layers for the quick image: its rendered files and its secrets.
+pub fn quick_layers(images: &NodeImages) -> Vec<(String, PathBuf)> {
+    let mut layers = vec![(FW_CFG_LAYERS[0].to_string(), images.layer.clone())];
+    if let Some(secrets) = &images.secrets {
+        layers.push((FW_CFG_LAYERS[1].to_string(), secrets.clone()));
+    }
+    layers
+}
+
 /// The argv of a node's QEMU.
 pub fn qemu_argv(
     plan: &Plan,
@@ -75,38 +203,17 @@ pub fn qemu_argv(
         cmdline.push(' ');
         cmdline.push_str(&timing);
     }
-    let mut argv: Vec<String> = vec![
-        plan.qemu_binary.clone(),
-        "-name".into(),
-        format!("n3x-{}-{}", plan.profile, node.name),
-        "-accel".into(),
-        match accel {
-            Accel::Tcg => "tcg,tb-size=128".into(),
-            Accel::Kvm => "kvm".into(),
-        },
-        "-M".into(),
-        format!("{},rtc=on", plan.qemu_machine),
-        "-m".into(),
-        node.memory_mib.to_string(),
-        "-smp".into(),
-        node.cpus.to_string(),
-        "-display".into(),
-        "none".into(),
-        "-nodefaults".into(),
-        "-no-user-config".into(),
-        "-no-reboot".into(),
+    let mut argv = head_args(plan, node, accel, &plan.qemu_machine);
+    argv.extend([
         "-kernel".into(),
         images.kernel.display().to_string(),
         "-initrd".into(),
         images.initrd.display().to_string(),
         "-append".into(),
         cmdline,
-        // The serial console on the supervisor's PTY; signal=off so that a Ctrl-C typed into
-        // an attached console reaches the guest instead of killing QEMU.
-        "-chardev".into(),
-        "stdio,id=serial0,signal=off".into(),
-        "-serial".into(),
-        "chardev:serial0".into(),
+    ]);
+    argv.extend(serial_args());
+    argv.extend([
         "-drive".into(),
         format!(
             "id=d0,file={},format=raw,if=none,snapshot=on",
@@ -114,50 +221,9 @@ pub fn qemu_argv(
         ),
         "-device".into(),
         "virtio-blk-device,drive=d0".into(),
-        "-chardev".into(),
-        format!(
-            "socket,id=control,path={},server=on,wait=off",
-            paths.control.display()
-        ),
-        "-device".into(),
-        "virtio-serial-device".into(),
-        "-device".into(),
-        "virtconsole,chardev=control".into(),
-        "-qmp".into(),
-        format!("unix:{},server=on,wait=off", paths.qmp.display()),
-        "-fw_cfg".into(),
-        format!("name={},file={}", FW_CFG_LAYERS[0], images.layer.display()),
-    ];
-    if let Some(secrets) = &images.secrets {
-        argv.push("-fw_cfg".into());
-        argv.push(format!(
-            "name={},file={}",
-            FW_CFG_LAYERS[1],
-            secrets.display()
-        ));
-    }
-    for nic in &node.nics {
-        let netdev = format!("n-{}", nic.name);
-        let backend = match ports.nic(&node.name, &nic.name) {
-            Some((segment, port)) => format!(
-                "vde,id={netdev},sock={},port={port}",
-                runtime.switch_dir(segment).display()
-            ),
-            // Unconnected (the eth0 placeholder): a hub port with no other port on its hub.
-            None => format!(
-                "hubport,id={netdev},hubid=9{}",
-                nic.name.trim_start_matches("eth")
-            ),
-        };
-        argv.push("-netdev".into());
-        argv.push(backend);
-        argv.push("-device".into());
-        argv.push(format!(
-            "virtio-net-device,netdev={netdev},mac={},id={}",
-            nic.mac,
-            nic_device_id(&nic.name)
-        ));
-    }
+    ]);
+    argv.extend(channel_args(paths, Bus::Mmio, &quick_layers(images)));
+    argv.extend(nic_args(node, ports, runtime, Bus::Mmio));
     argv
 }
 
@@ -224,7 +290,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("-netdev hubport,id=n-eth0,hubid=90"),
+            text.contains("-netdev dgram,id=n-eth0,local.type=unix,local.path=/run/n3x/bonding-vlans/server-1.eth0.unplugged,remote.type=unix,remote.path=/run/n3x/bonding-vlans/server-1.eth0.nowhere"),
             "{text}"
         );
         assert!(

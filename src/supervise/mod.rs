@@ -65,10 +65,11 @@ use tokio::sync::{broadcast, mpsc, watch};
 pub use child::{Child, INPUT_LIMIT};
 pub use error::{BoxError, InputError, ResizeError, SpawnError};
 pub use lines::{MAX_LINE, Output};
+pub(crate) use lines::{Splitter, text_of};
 pub use status::{ExitStatus, signal_name};
 
 use child::{Input, Shared};
-use lines::{Sink, Splitter, Tail};
+use lines::{Sink, Tail};
 use monitor::{CHUNK, Monitor, run_guarded};
 
 /// The `TERM` a program sees unless [`Spec::env`] sets one: what the screen emulation speaks.

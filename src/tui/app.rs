@@ -69,8 +69,10 @@ pub enum Mode {
     Backend,
     /// Typing a search in the Builds view's log.
     Search,
-    /// Asking whether to quit while builds run.
+    /// Asking whether to quit while builds or a cluster run.
     ConfirmQuit,
+    /// Asking whether to tear down a cluster another process owns.
+    ConfirmDown,
     /// A node's console is attached: keys go to it until Ctrl-].
     Attached,
 }
@@ -88,6 +90,8 @@ pub enum Request {
     Page(std::path::PathBuf),
     /// Do something to the workbench's cluster.
     Cluster(super::cluster_keys::ClusterRequest),
+    /// Run a test of the catalog.
+    Test(crate::scenario::catalog::TestDef),
 }
 
 /// The result of handling one event.
@@ -179,6 +183,8 @@ pub struct App {
     pub help_scroll: u16,
     /// The Cluster view's state.
     pub cluster: super::cluster::ClusterState,
+    /// The Tests view's state.
+    pub tests: super::tests_state::TestsState,
 }
 
 impl App {
@@ -186,6 +192,7 @@ impl App {
     pub fn new(profiles: Arc<Profiles>, theme: Theme) -> App {
         App {
             matrix: MatrixState::new(&profiles),
+            tests: super::tests_state::TestsState::from_catalog(&profiles),
             profiles,
             theme,
             view: View::Matrix,
@@ -204,10 +211,19 @@ impl App {
     /// Whether builds or a cluster run (their clocks move on screen).
     pub fn work_is_running(&self) -> bool {
         self.builds.active() > 0
+            || self.tests.running.is_some()
             || matches!(
                 self.cluster.phase,
                 super::cluster::Phase::Starting | super::cluster::Phase::Running
             )
+    }
+
+    /// Whether a cluster is on screen and runs (this workbench's or another process's).
+    pub fn cluster_runs(&self) -> bool {
+        matches!(
+            self.cluster.phase,
+            super::cluster::Phase::Starting | super::cluster::Phase::Running
+        )
     }
 
     /// The profiles on screen.
@@ -259,8 +275,14 @@ impl App {
                 Update::REDRAW
             }
             Event::Cluster(update) => {
+                // A console line redraws only the selected node's pane.
                 let visible = self.view == View::Cluster
-                    && !matches!(update, crate::cluster::engine::ClusterUpdate::Line { .. });
+                    && match &update {
+                        crate::cluster::engine::ClusterUpdate::Line { node, .. } => {
+                            self.cluster.selected().is_some_and(|n| n.name == *node)
+                        }
+                        _ => true,
+                    };
                 self.cluster.apply(update);
                 if visible {
                     Update::REDRAW
@@ -287,10 +309,11 @@ impl App {
                     .note("the cluster is down: every VM and switch stopped".into());
                 for node in &mut self.cluster.nodes {
                     node.state = crate::cluster::engine::NodeState::Stopped;
-                    node.child = None;
+                    node.console = None;
                 }
                 Update::REDRAW
             }
+            Event::Test(update) => self.test_update(update),
             Event::Build(no, update) => {
                 // Lines only change the Builds view; a build's state shows in the status bar
                 // and the Matrix view's BUILD column too.
@@ -352,6 +375,7 @@ impl App {
             Mode::Backend => self.backend_key(key),
             Mode::Search => self.search_key(key),
             Mode::Attached => self.attached_key(key),
+            Mode::ConfirmDown => self.confirm_down_key(key),
             Mode::ConfirmQuit => {
                 self.mode = Mode::Normal;
                 if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('q')) {
@@ -462,7 +486,10 @@ impl App {
     /// Does what `action` says, in the current view.
     pub fn perform(&mut self, action: Action) -> Update {
         match action {
-            Action::Quit if self.builds.active() > 0 && self.mode != Mode::ConfirmQuit => {
+            Action::Quit
+                if (self.builds.active() > 0 || self.cluster_runs())
+                    && self.mode != Mode::ConfirmQuit =>
+            {
                 self.mode = Mode::ConfirmQuit;
             }
             Action::Quit => {
@@ -479,9 +506,23 @@ impl App {
                 self.palette = Palette::default();
                 self.mode = Mode::Palette;
             }
-            Action::NextView => self.view = self.view.offset(1),
-            Action::PrevView => self.view = self.view.offset(View::ALL.len() - 1),
-            Action::Show(view) => self.view = view,
+            Action::NextView | Action::PrevView | Action::Show(_) => {
+                self.view = match action {
+                    Action::NextView => self.view.offset(1),
+                    Action::PrevView => self.view.offset(View::ALL.len() - 1),
+                    Action::Show(view) => view,
+                    _ => self.view,
+                };
+                // The Cluster view shows a cluster another n3x runs, when there is one.
+                if self.view == View::Cluster && !self.cluster_runs() {
+                    return Update {
+                        redraw: true,
+                        request: Some(Request::Cluster(
+                            super::cluster_keys::ClusterRequest::Discover,
+                        )),
+                    };
+                }
+            }
             Action::Reload => {
                 self.message = Some(Message {
                     text: "reloading the profiles…".into(),
@@ -500,9 +541,23 @@ impl App {
             {
                 return self.builds_action(action);
             }
-            Action::Up | Action::Down if self.view == View::Cluster => {
+            Action::Up
+            | Action::Down
+            | Action::DetailDown
+            | Action::DetailUp
+            | Action::Follow
+            | Action::Search
+            | Action::NextMatch
+            | Action::PrevMatch
+                if self.view == View::Cluster =>
+            {
                 return self.cluster_action(action);
             }
+            Action::RestartNode | Action::RestartAll => return self.cluster_action(action),
+            Action::Up | Action::Down if self.view == View::Tests => {
+                return self.tests_action(action);
+            }
+            Action::RunTest | Action::ConsoleAtFailure => return self.tests_action(action),
             Action::ClusterUp
             | Action::ClusterDown
             | Action::Attach
@@ -757,7 +812,7 @@ mod tests {
             assert_eq!(a.view, view);
         }
         // Matrix keys do nothing elsewhere.
-        assert_eq!(press(&mut a, KeyCode::Char('j')), Update::NOTHING);
+        assert_eq!(press(&mut a, KeyCode::Char('s')), Update::NOTHING);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use super::log_pane::{LogView, NO_LINES};
 use crate::build::engine::{BuildNo, BuildUpdate};
 use crate::build::plan::Backend;
 use crate::build::state::{ArtifactRecord, BuildRecord, Outcome};
@@ -133,14 +134,8 @@ pub struct BuildsState {
     pub builds: Vec<Build>,
     /// The selected build's index.
     pub selected: usize,
-    /// The log pane follows the output (else it stays where the user scrolled).
-    pub paused: bool,
-    /// Lines scrolled up from the end of the log, while paused.
-    pub scroll: usize,
-    /// The search text (matches are highlighted; `n`/`N` jump).
-    pub search: String,
-    /// The search is being typed.
-    pub searching: bool,
+    /// The log pane: following or paused, and its search.
+    pub log: LogView,
 }
 
 impl BuildsState {
@@ -210,7 +205,7 @@ impl BuildsState {
             });
             // A new build is what the user wants to see.
             self.selected = self.builds.len() - 1;
-            self.scroll = 0;
+            self.log.to_end();
             return;
         }
         let Some(build) = self.builds.iter_mut().find(|b| b.no == no && !b.past) else {
@@ -273,59 +268,16 @@ impl BuildsState {
     pub fn move_by(&mut self, delta: isize) {
         let last = self.builds.len().saturating_sub(1);
         self.selected = self.selected.saturating_add_signed(delta).min(last);
-        self.scroll = 0;
+        self.log.to_end();
     }
 
-    /// Scrolls the log up (positive) or down; scrolling pauses following.
-    pub fn scroll_by(&mut self, delta: isize) {
-        let lines = self.selected().map_or(0, |b| b.lines.len());
-        self.scroll = self
-            .scroll
-            .saturating_add_signed(delta)
-            .min(lines.saturating_sub(1));
-        if delta > 0 {
-            self.paused = true;
-        }
-    }
-
-    /// The line indexes of the selected build's lines that contain the search text.
-    pub fn matches(&self) -> Vec<usize> {
-        let Some(b) = self.selected() else {
-            return Vec::new();
-        };
-        if self.search.is_empty() {
-            return Vec::new();
-        }
-        let needle = self.search.to_lowercase();
-        b.lines
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| l.to_lowercase().contains(&needle))
-            .map(|(i, _)| i)
-            .collect()
-    }
-
-    /// Jumps to the next match above the view (`older`) or below it, pausing the follow.
-    /// Returns false when there is none.
-    pub fn jump(&mut self, older: bool) -> bool {
-        let Some(len) = self.selected().map(|b| b.lines.len()) else {
-            return false;
-        };
-        let bottom = len.saturating_sub(1 + self.scroll);
-        let matches = self.matches();
-        let target = if older {
-            matches.iter().rev().find(|i| **i < bottom)
-        } else {
-            matches.iter().find(|i| **i > bottom)
-        };
-        match target {
-            Some(i) => {
-                self.scroll = len.saturating_sub(1 + i);
-                self.paused = true;
-                true
-            }
-            None => false,
-        }
+    /// The log pane and the selected build's lines.
+    pub fn log_and_lines(&mut self) -> (&mut LogView, &VecDeque<String>) {
+        let lines = self
+            .builds
+            .get(self.selected)
+            .map_or(&NO_LINES, |b| &b.lines);
+        (&mut self.log, lines)
     }
 }
 
@@ -404,27 +356,6 @@ mod tests {
         }
         assert_eq!(s.builds[0].lines.len(), KEPT_LINES);
         assert_eq!(s.builds[0].lines.front().unwrap(), "line 10");
-    }
-
-    #[test]
-    fn search_jumps_between_matches_and_pauses_following() {
-        let mut s = BuildsState::default();
-        queued(&mut s, 1);
-        for i in 0..100 {
-            let text = if i % 30 == 0 { "ERROR here" } else { "ok" };
-            s.apply(1, BuildUpdate::Line(format!("{i} {text}")));
-        }
-        s.search = "error".into();
-        assert_eq!(s.matches(), [0, 30, 60, 90]);
-        assert!(s.jump(true));
-        assert!(s.paused);
-        // Line 90 at the bottom of the view.
-        assert_eq!(s.scroll, 9);
-        assert!(s.jump(true));
-        assert_eq!(s.scroll, 39);
-        assert!(s.jump(false));
-        assert_eq!(s.scroll, 9);
-        assert!(!s.jump(false), "nothing newer");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::app::{App, Message, Mode, Request, Update, View};
 use super::keymap::Action;
+use super::log_pane::Outcome;
 use crate::build::engine::Command;
 use crate::build::plan::Backend;
 
@@ -30,7 +31,6 @@ pub fn default_backend(machine: &str) -> usize {
 
 impl App {
     pub(super) fn builds_action(&mut self, action: Action) -> Update {
-        let page = 10;
         match action {
             Action::Build => {
                 let Some(v) = self.matrix.selected_variant().cloned() else {
@@ -49,34 +49,10 @@ impl App {
             }
             Action::Up => self.builds.move_by(-1),
             Action::Down => self.builds.move_by(1),
-            Action::DetailUp => self.builds.scroll_by(page),
-            Action::DetailDown => self.builds.scroll_by(-page),
-            Action::Follow => {
-                self.builds.paused = !self.builds.paused;
-                if !self.builds.paused {
-                    self.builds.scroll = 0;
-                }
-            }
-            Action::Search => {
-                self.builds.search.clear();
-                self.builds.searching = true;
-                self.mode = Mode::Search;
-            }
-            Action::NextMatch | Action::PrevMatch => {
-                if self.builds.search.is_empty() {
-                    return self.tell("no search yet: / searches the log", false);
-                }
-                if !self.builds.jump(action == Action::PrevMatch) {
-                    let which = if action == Action::PrevMatch {
-                        "older"
-                    } else {
-                        "newer"
-                    };
-                    return self.tell(
-                        &format!("no {which} match of \"{}\"", self.builds.search),
-                        false,
-                    );
-                }
+            a if a.is_log_pane() => {
+                let (log, lines) = self.builds.log_and_lines();
+                let outcome = log.action(lines, action);
+                return self.log_outcome(outcome);
             }
             Action::CancelBuild => {
                 let Some(b) = self.builds.selected() else {
@@ -178,34 +154,38 @@ impl App {
     /// Asks the engine for a build and shows the Builds view, following it.
     fn start_build(&mut self, variant: crate::matrix::Variant, backend: Backend) -> Update {
         self.view = View::Builds;
-        self.builds.paused = false;
+        self.builds.log.paused = false;
         Update {
             redraw: true,
             request: Some(Request::Build(Command::Start(variant, backend))),
         }
     }
 
+    /// A key while a log pane's search is typed (the Builds or the Cluster view's).
     pub(super) fn search_key(&mut self, key: KeyEvent) -> Update {
-        let b = &mut self.builds;
-        match key.code {
-            KeyCode::Esc => {
-                b.search.clear();
-                b.searching = false;
-                self.mode = Mode::Normal;
-            }
-            KeyCode::Enter => {
-                b.searching = false;
-                self.mode = Mode::Normal;
-                if !b.search.is_empty() && !b.jump(true) {
-                    let text = format!("\"{}\" is not in the kept log lines", b.search);
-                    return self.tell(&text, false);
+        let outcome = if self.view == View::Cluster {
+            let (log, lines) = self.cluster.log_and_lines();
+            log.search_key(lines, &key)
+        } else {
+            let (log, lines) = self.builds.log_and_lines();
+            log.search_key(lines, &key)
+        };
+        self.log_outcome(outcome)
+    }
+
+    /// What a log pane's key did, for the screen.
+    pub(super) fn log_outcome(&mut self, outcome: Outcome) -> Update {
+        match outcome {
+            Outcome::NotMine => return Update::NOTHING,
+            Outcome::Done => {}
+            Outcome::Searching => self.mode = Mode::Search,
+            Outcome::SearchDone => self.mode = Mode::Normal,
+            Outcome::Tell(text) => {
+                if self.mode == Mode::Search {
+                    self.mode = Mode::Normal;
                 }
+                return self.tell(&text, false);
             }
-            KeyCode::Backspace => {
-                b.search.pop();
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => b.search.push(c),
-            _ => return Update::NOTHING,
         }
         Update::REDRAW
     }
@@ -286,8 +266,8 @@ mod tests {
             press(&mut a, KeyCode::Char(c));
         }
         press(&mut a, KeyCode::Enter);
-        assert!(a.builds.paused);
-        assert_eq!(a.builds.scroll, 16, "line 3 at the bottom");
+        assert!(a.builds.log.paused);
+        assert_eq!(a.builds.log.scroll, 16, "line 3 at the bottom");
         let cancel = press(&mut a, KeyCode::Char('c'));
         assert_eq!(cancel.request, Some(Request::Build(Command::Cancel(7))));
         let retry = press(&mut a, KeyCode::Char('R'));

@@ -10,6 +10,7 @@ use tui_term::widget::PseudoTerminal;
 
 use super::app::App;
 use super::builds::{Build, Phase};
+use super::log_pane;
 use super::theme::Theme;
 use crate::build::state::{Outcome, human};
 
@@ -133,11 +134,7 @@ fn draw_pane(frame: &mut Frame, app: &mut App, area: Rect) {
     let Some(b) = state.selected() else {
         return;
     };
-    let mode = if state.paused {
-        "paused: f follows"
-    } else {
-        "following: f pauses"
-    };
+    let mode = state.log.mode_hint();
     let mut title = pane_title(b);
     let max = usize::from(area.width.saturating_sub(4));
     if title.chars().count() > max {
@@ -159,7 +156,7 @@ fn draw_pane(frame: &mut Frame, app: &mut App, area: Rect) {
     }
     let [body, footer] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
     // The program's own screen while it runs and the user follows; the log otherwise.
-    match (&b.child, state.paused) {
+    match (&b.child, state.log.paused) {
         (Some(child), false) => {
             let size = (body.height, body.width);
             let current = child.with_screen(|s| s.size());
@@ -177,13 +174,8 @@ fn draw_pane(frame: &mut Frame, app: &mut App, area: Rect) {
     let Some(b) = state.selected() else {
         return;
     };
-    let footer_line = if state.searching {
-        Line::from(vec![
-            Span::styled(" /", t.key),
-            Span::styled(state.search.clone(), t.text),
-            Span::styled("▏", t.key),
-            Span::styled("  Enter search · Esc cancel", t.dim),
-        ])
+    let footer_line = if state.log.searching {
+        state.log.search_line(&t)
     } else if let Some(e) = &b.error {
         Line::styled(format!(" {e}"), t.error)
     } else if let Some((line, _)) = &b.progress {
@@ -222,32 +214,17 @@ fn draw_log(frame: &mut Frame, app: &App, area: Rect) {
     let Some(b) = state.selected() else {
         return;
     };
-    let height = usize::from(area.height);
-    let end = b.lines.len().saturating_sub(state.scroll);
-    let start = end.saturating_sub(height);
-    let needle = state.search.to_lowercase();
-    let mut lines: Vec<Line> = Vec::new();
-    if start == 0 && b.dropped > 0 {
-        lines.push(Line::styled(
-            format!("… {} lines not kept here; o opens the full log", b.dropped),
-            t.dim,
-        ));
-    }
-    for line in b.lines.range(start..end) {
-        let style = if line.starts_with("==> ") {
+    let first = (b.dropped > 0)
+        .then(|| format!("… {} lines not kept here; o opens the full log", b.dropped));
+    log_pane::draw(frame, area, &b.lines, &state.log, t, first, |line| {
+        if line.starts_with("==> ") {
             t.heading
         } else if line.starts_with("n3x: ") {
             t.dim
         } else {
             t.text
-        };
-        if !needle.is_empty() && line.to_lowercase().contains(&needle) {
-            lines.push(Line::styled(line.clone(), t.marked));
-        } else {
-            lines.push(Line::styled(line.clone(), style));
         }
-    }
-    frame.render_widget(Paragraph::new(lines), area);
+    });
 }
 
 #[cfg(test)]

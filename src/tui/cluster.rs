@@ -1,16 +1,82 @@
-//! State of the Cluster view: the cluster the workbench runs, its nodes on their way up, the
-//! selected node's console, and the attached console that receives the keys.
+//! State of the Cluster view: the cluster the workbench runs (or one another `n3x` process
+//! owns, seen through its sockets), its nodes on their way up, the selected node's console
+//! with its scrollback, and the attached console that receives the keys.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::log_pane::{LogView, NO_LINES};
 use crate::cluster::engine::{ClusterUpdate, NodeState};
+use crate::cluster::procstat::CpuMeter;
+use crate::cluster::remote::RemoteConsole;
+use crate::readiness::{CLUSTER, Outcome, StageEvent};
 use crate::supervise::Child;
 
 /// Progress lines kept for the view.
 pub const KEPT_NOTES: usize = 200;
+
+/// Console lines each node keeps for the scrollback and the search (the console log keeps
+/// all).
+pub const KEPT_LINES: usize = 5000;
+
+/// A node's serial console: this process's PTY, or the owner's through its relay.
+#[derive(Debug, Clone)]
+pub enum Console {
+    /// The workbench runs the QEMU.
+    Local(Child),
+    /// Another `n3x` process does.
+    Remote(RemoteConsole),
+}
+
+impl Console {
+    /// The QEMU's pid.
+    pub fn pid(&self) -> u32 {
+        match self {
+            Console::Local(c) => c.pid(),
+            Console::Remote(r) => r.pid(),
+        }
+    }
+
+    /// Runs `f` on the console's screen.
+    pub fn with_screen<R>(&self, f: impl FnOnce(&vt100::Screen) -> R) -> R {
+        match self {
+            Console::Local(c) => c.with_screen(f),
+            Console::Remote(r) => r.with_screen(f),
+        }
+    }
+
+    /// Sends keys.
+    pub fn write_input(&self, bytes: &[u8]) -> Result<(), String> {
+        match self {
+            Console::Local(c) => c.write_input(bytes).map_err(|e| e.to_string()),
+            Console::Remote(r) => r.write_input(bytes),
+        }
+    }
+
+    /// Fits the console to the pane: a local PTY is resized (the guest sees a new size); a
+    /// remote one only resizes its screen here.
+    pub fn fit(&self, rows: u16, cols: u16) {
+        match self {
+            Console::Local(c) => {
+                if rows > 0 && cols > 0 && c.with_screen(|s| s.size()) != (rows, cols) {
+                    let _ = c.resize(rows, cols);
+                }
+            }
+            Console::Remote(r) => r.fit(rows, cols),
+        }
+    }
+}
+
+/// Who owns the cluster on screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// This workbench: quitting tears it down.
+    Here,
+    /// Another `n3x` process (its pid): quitting leaves the cluster running.
+    Other(u32),
+}
 
 /// Where the cluster is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,12 +100,36 @@ pub struct NodeView {
     pub name: String,
     /// Where it is.
     pub state: NodeState,
-    /// Its QEMU (the serial console is its screen).
-    pub child: Option<Child>,
+    /// Its serial console.
+    pub console: Option<Console>,
     /// When its QEMU started.
     pub started: Instant,
     /// NICs whose link the user set down.
     pub links_down: BTreeMap<String, bool>,
+    /// The console's recent lines (without escape codes).
+    pub lines: VecDeque<String>,
+    /// Its QEMU's CPU use.
+    pub cpu: CpuMeter,
+    /// Its latest readiness stage.
+    pub stage: Option<StageEvent>,
+    /// Its k3s is the n3x test stand-in, not k3s.
+    pub standin: bool,
+}
+
+impl NodeView {
+    fn new(name: String, console: Option<Console>) -> NodeView {
+        NodeView {
+            name,
+            state: NodeState::Starting,
+            console,
+            started: Instant::now(),
+            links_down: BTreeMap::new(),
+            lines: VecDeque::new(),
+            cpu: CpuMeter::default(),
+            stage: None,
+            standin: false,
+        }
+    }
 }
 
 /// The Cluster view's state.
@@ -61,6 +151,10 @@ pub struct ClusterState {
     pub show_topology: bool,
     /// The last topology read from the switches.
     pub topology: String,
+    /// Who owns the cluster.
+    pub owner: Owner,
+    /// The console pane: following or paused, and its search.
+    pub log: LogView,
 }
 
 impl Default for ClusterState {
@@ -74,6 +168,8 @@ impl Default for ClusterState {
             attached: false,
             show_topology: false,
             topology: String::new(),
+            owner: Owner::Here,
+            log: LogView::default(),
         }
     }
 }
@@ -89,6 +185,37 @@ impl ClusterState {
         self.note(format!("starting the {profile} cluster"));
     }
 
+    /// A cluster another process owns, found through its runtime directory: its nodes, whose
+    /// consoles and states arrive as updates.
+    pub fn following(&mut self, info: &crate::cluster::info::ClusterInfo) {
+        *self = ClusterState {
+            profile: Some(info.profile.clone()),
+            phase: Phase::Running,
+            owner: Owner::Other(info.owner),
+            nodes: info
+                .nodes
+                .iter()
+                .map(|n| NodeView::new(n.name.clone(), None))
+                .collect(),
+            ..ClusterState::default()
+        };
+        self.note(format!(
+            "the {} cluster of n3x pid {} (console logs in {}): quitting leaves it running, D tears it down",
+            info.profile,
+            info.owner,
+            info.logs.display()
+        ));
+    }
+
+    /// The console pane and the selected node's lines.
+    pub fn log_and_lines(&mut self) -> (&mut LogView, &VecDeque<String>) {
+        let lines = self
+            .nodes
+            .get(self.selected)
+            .map_or(&NO_LINES, |n| &n.lines);
+        (&mut self.log, lines)
+    }
+
     /// Adds a progress line.
     pub fn note(&mut self, text: String) {
         if self.notes.len() == KEPT_NOTES {
@@ -101,23 +228,50 @@ impl ClusterState {
     pub fn apply(&mut self, update: ClusterUpdate) {
         match update {
             ClusterUpdate::Note(text) => self.note(text),
-            ClusterUpdate::Console { node, child } => {
-                self.nodes.retain(|n| n.name != node);
-                self.nodes.push(NodeView {
-                    name: node,
-                    state: NodeState::Starting,
-                    child: Some(child),
-                    started: Instant::now(),
-                    links_down: BTreeMap::new(),
-                });
+            ClusterUpdate::Console { node, child } => self.console(node, Console::Local(child)),
+            ClusterUpdate::Remote { node, console } => self.console(node, Console::Remote(console)),
+            ClusterUpdate::Line { node, text } => {
+                if let Some(n) = self.nodes.iter_mut().find(|n| n.name == node) {
+                    if n.lines.len() == KEPT_LINES {
+                        n.lines.pop_front();
+                    }
+                    n.lines.push_back(text);
+                }
             }
-            ClusterUpdate::Line { .. } => {}
             ClusterUpdate::Topology(text) => self.topology = text,
             ClusterUpdate::State { node, state } => {
                 if let Some(n) = self.nodes.iter_mut().find(|n| n.name == node) {
                     n.state = state;
                 }
             }
+            ClusterUpdate::Stage(event) => {
+                if matches!(
+                    event.outcome,
+                    Outcome::Failed { .. } | Outcome::Undecided { .. }
+                ) || event.node == CLUSTER
+                {
+                    self.note(event.line());
+                }
+                if let Some(n) = self.nodes.iter_mut().find(|n| n.name == event.node) {
+                    n.standin |= event.marks_standin();
+                    n.stage = Some(event);
+                }
+            }
+            ClusterUpdate::Signature(hit) => self.note(hit.lines()),
+        }
+    }
+
+    /// A node's QEMU (re)started: its tile starts over, keeping its place and its lines.
+    fn console(&mut self, node: String, console: Console) {
+        match self.nodes.iter_mut().find(|n| n.name == node) {
+            Some(n) => {
+                n.console = Some(console);
+                n.state = NodeState::Starting;
+                n.started = Instant::now();
+                n.links_down.clear();
+                n.cpu = CpuMeter::default();
+            }
+            None => self.nodes.push(NodeView::new(node, Some(console))),
         }
     }
 
@@ -130,6 +284,7 @@ impl ClusterState {
     pub fn move_by(&mut self, delta: isize) {
         let last = self.nodes.len().saturating_sub(1);
         self.selected = self.selected.saturating_add_signed(delta).min(last);
+        self.log.to_end();
     }
 
     /// How many nodes are ready.
@@ -173,19 +328,6 @@ pub fn is_detach(key: &KeyEvent) -> bool {
         && matches!(key.code, KeyCode::Char(']') | KeyCode::Char('5'))
 }
 
-/// The resident memory of a process in MiB, from `/proc/<pid>/status`.
-pub fn rss_mib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: u64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kib / 1024)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,5 +359,59 @@ mod tests {
         s.apply(ClusterUpdate::Note("switch sw-eth1".into()));
         assert_eq!(s.notes.back().unwrap(), "switch sw-eth1");
         assert_eq!(s.ready(), 0);
+    }
+
+    #[test]
+    fn a_cluster_of_another_process_keeps_its_lines_across_a_restart() {
+        let mut s = ClusterState::default();
+        let info = crate::cluster::info::ClusterInfo {
+            profile: "simple".into(),
+            owner: 4242,
+            accel: "tcg".into(),
+            nodes: vec![crate::cluster::info::NodeInfo {
+                name: "server-1".into(),
+                role: "server".into(),
+                pid: 1,
+                control: "/r/c".into(),
+                qmp: "/r/q".into(),
+                console: "/r/s".into(),
+                console_log: "/l/server-1.console.log".into(),
+                nics: vec![],
+            }],
+            logs: "/l".into(),
+            switches: vec![],
+            owner_socket: None,
+        };
+        s.following(&info);
+        assert_eq!(s.owner, Owner::Other(4242));
+        assert_eq!(s.phase, Phase::Running);
+        assert!(
+            s.notes
+                .back()
+                .unwrap()
+                .contains("quitting leaves it running")
+        );
+        for i in 0..3 {
+            s.apply(ClusterUpdate::Line {
+                node: "server-1".into(),
+                text: format!("line {i}"),
+            });
+        }
+        s.apply(ClusterUpdate::State {
+            node: "server-1".into(),
+            state: NodeState::Ready(vec![]),
+        });
+        assert_eq!(s.ready(), 1);
+        // The owner restarted it: a new console; the tile starts over, the lines stay.
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let _enter = rt.enter();
+        s.apply(ClusterUpdate::Remote {
+            node: "server-1".into(),
+            console: RemoteConsole::connect("/nonexistent/s".into(), 77),
+        });
+        assert_eq!(s.nodes.len(), 1);
+        assert_eq!(s.nodes[0].state, NodeState::Starting);
+        assert_eq!(s.nodes[0].console.as_ref().unwrap().pid(), 77);
+        assert_eq!(s.log_and_lines().1.len(), 3);
     }
 }

@@ -3,7 +3,7 @@
 use crossterm::event::KeyEvent;
 
 use super::app::{App, Message, Mode, Request, Update};
-use super::cluster::{self, Phase};
+use super::cluster::{self, Owner, Phase};
 use super::keymap::Action;
 
 /// What the workbench asks of its cluster.
@@ -26,8 +26,12 @@ pub enum ClusterRequest {
     Reset(String),
     /// Kill a node's QEMU.
     Kill(String),
+    /// Stop a node's QEMU and start it again (`None`: every node).
+    Restart(Option<String>),
     /// Read the switches' ports and counters.
     Topology,
+    /// Look for a cluster another `n3x` process owns, and follow it.
+    Discover,
 }
 
 impl App {
@@ -57,9 +61,39 @@ impl App {
                 if !matches!(self.cluster.phase, Phase::Running | Phase::Starting) {
                     return self.cluster_says("no cluster runs");
                 }
+                if let Owner::Other(pid) = self.cluster.owner
+                    && self.mode != Mode::ConfirmDown
+                {
+                    // Not ours: ask first, it may be someone else's work.
+                    self.mode = Mode::ConfirmDown;
+                    return self.cluster_says(&format!(
+                        "tear down the cluster of n3x pid {pid}? y tears it down, any other key keeps it"
+                    ));
+                }
+                self.mode = Mode::Normal;
                 self.cluster.phase = Phase::Stopping;
                 self.cluster.attached = false;
                 request(ClusterRequest::Down)
+            }
+            a if a.is_log_pane() => {
+                let (log, lines) = self.cluster.log_and_lines();
+                let outcome = log.action(lines, action);
+                self.log_outcome(outcome)
+            }
+            Action::RestartNode | Action::RestartAll => {
+                if !matches!(self.cluster.phase, Phase::Running) {
+                    return self.cluster_says("no cluster runs");
+                }
+                let node = if action == Action::RestartNode {
+                    match self.cluster.selected() {
+                        Some(n) => Some(n.name.clone()),
+                        None => return Update::NOTHING,
+                    }
+                } else {
+                    None
+                };
+                self.cluster.log.to_end();
+                request(ClusterRequest::Restart(node))
             }
             Action::Up => {
                 self.cluster.move_by(-1);
@@ -73,7 +107,7 @@ impl App {
                 let Some(node) = self.cluster.selected() else {
                     return self.cluster_says("no node to attach to; u boots the cluster");
                 };
-                if node.child.is_none() {
+                if node.console.is_none() {
                     return self.cluster_says("this node has no console yet");
                 }
                 self.cluster.attached = true;
@@ -136,7 +170,7 @@ impl App {
             self.mode = Mode::Normal;
             return Update::REDRAW;
         }
-        let Some(child) = self.cluster.selected().and_then(|n| n.child.clone()) else {
+        let Some(child) = self.cluster.selected().and_then(|n| n.console.clone()) else {
             self.cluster.attached = false;
             self.mode = Mode::Normal;
             return Update::REDRAW;
@@ -149,5 +183,15 @@ impl App {
         }
         // The console's output redraws the pane.
         Update::NOTHING
+    }
+
+    /// The answer to "tear down the cluster of another process?".
+    pub(super) fn confirm_down_key(&mut self, key: KeyEvent) -> Update {
+        self.message = None;
+        if matches!(key.code, crossterm::event::KeyCode::Char('y')) {
+            return self.cluster_action(Action::ClusterDown);
+        }
+        self.mode = Mode::Normal;
+        self.cluster_says("the cluster keeps running")
     }
 }

@@ -1,5 +1,6 @@
-//! Drawing the Cluster view: a tile per node (state, addresses, uptime, QEMU memory) and the
-//! selected node's serial console, with a badge while it is attached.
+//! Drawing the Cluster view: a tile per node (state, addresses, uptime, QEMU CPU and memory)
+//! and the selected node's serial console — live while following, its kept lines with the
+//! search while paused — with a badge while it is attached.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,10 +10,12 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use tui_term::widget::PseudoTerminal;
 
 use super::app::App;
-use super::cluster::{Phase, rss_mib};
+use super::cluster::{Owner, Phase};
+use super::log_pane;
 use super::theme::Theme;
 use crate::build::state::human;
 use crate::cluster::engine::NodeState;
+use crate::cluster::procstat::rss_mib;
 
 fn state_style(t: &Theme, state: &NodeState) -> Style {
     match state {
@@ -23,9 +26,41 @@ fn state_style(t: &Theme, state: &NodeState) -> Style {
     }
 }
 
+/// The node's readiness stage (`k3s-service running`, `ready passed`) and a stand-in badge.
+fn stage_span(t: &Theme, n: &super::cluster::NodeView) -> Span<'static> {
+    use crate::readiness::Outcome;
+    let Some(e) = &n.stage else {
+        return Span::styled(format!("{:<22} ", ""), t.dim);
+    };
+    let style = match e.outcome {
+        Outcome::Passed => t.ok,
+        Outcome::Failed { .. } => t.error,
+        Outcome::Running | Outcome::Waiting => t.warn,
+        _ => t.dim,
+    };
+    let badge = if n.standin { " k3s STAND-IN" } else { "" };
+    Span::styled(
+        format!(
+            "{:<22} ",
+            format!("{} {}{badge}", e.stage.label(), e.outcome.word())
+        ),
+        style,
+    )
+}
+
 /// Draws the Cluster view (there is or was a cluster).
 pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
     let t = app.theme;
+    // CPU use since the last frame (a reading less than half a second old keeps its figure).
+    let cpu: Vec<Option<f64>> = app
+        .cluster
+        .nodes
+        .iter_mut()
+        .map(|n| {
+            let pid = n.console.as_ref()?.pid();
+            n.cpu.sample(pid)
+        })
+        .collect();
     let c = &app.cluster;
     let rows = c.nodes.len().max(1) as u16;
     let tiles_height = (rows + 2).min(area.height / 2).max(3);
@@ -38,16 +73,45 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
         Phase::Stopping => "stopping".into(),
         Phase::Failed(_) => "failed".into(),
     };
-    let block = Block::default()
+    let owner = match c.owner {
+        Owner::Here => String::new(),
+        Owner::Other(pid) => format!(" · owned by n3x pid {pid}"),
+    };
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border)
         .title(Span::styled(
             format!(
-                " Cluster {} · {phase} ",
+                " Cluster {} · {phase}{owner} ",
                 c.profile.as_deref().unwrap_or("-")
             ),
             t.heading,
         ));
+    // The last note (a restart, a link, an error) on the left; the host's capacity, as the
+    // engine found it before the launch, on the right.
+    if let Some(last) = c.notes.back() {
+        let style = if last.starts_with("warning:") {
+            t.warn
+        } else {
+            t.dim
+        };
+        block = block.title_bottom(Line::styled(format!(" {last} "), style));
+    }
+    if let Some(capacity) = c
+        .notes
+        .iter()
+        .rev()
+        .find(|n| n.starts_with("warning: CPU") || n.starts_with("warning: memory"))
+        .or_else(|| c.notes.iter().rev().find(|n| n.starts_with("capacity:")))
+        .filter(|n| Some(*n) != c.notes.back())
+    {
+        let style = if capacity.starts_with("warning:") {
+            t.warn
+        } else {
+            t.dim
+        };
+        block = block.title_bottom(Line::styled(format!(" {capacity} "), style).right_aligned());
+    }
     let inner = block.inner(tiles);
     frame.render_widget(block, tiles);
     let mut lines = Vec::new();
@@ -58,10 +122,13 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
             _ => String::new(),
         };
         let memory = n
-            .child
+            .console
             .as_ref()
             .and_then(|c| rss_mib(c.pid()))
             .map(|m| format!("{m} MiB"))
+            .unwrap_or_else(|| "-".into());
+        let cpu = cpu[i]
+            .map(|p| format!("{p:.0}% CPU"))
             .unwrap_or_else(|| "-".into());
         let links: Vec<String> = n
             .links_down
@@ -77,6 +144,8 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
                 state_style(&t, &n.state),
             ),
             Span::styled(format!("{:>6} ", human(n.started.elapsed())), t.dim),
+            Span::styled(format!("{cpu:>9} "), t.dim),
+            stage_span(&t, n),
             Span::styled(format!("{memory:>8}  "), t.dim),
             Span::styled(
                 format!(
@@ -153,7 +222,10 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
             t.warn,
         )
     } else {
-        (format!(" console of {} · a attaches ", node.name), t.border)
+        (
+            format!(" console of {} · a attaches · R restarts ", node.name),
+            t.border,
+        )
     };
     let block = Block::default()
         .borders(Borders::ALL)
@@ -161,14 +233,43 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
         .title(Span::styled(
             title,
             if c.attached { t.warn } else { t.heading },
-        ));
+        ))
+        .title_bottom(Line::styled(format!(" {} ", c.log.mode_hint()), t.dim));
     let inner = block.inner(pane);
     frame.render_widget(block, pane);
-    if let Some(child) = &node.child {
-        let size = (inner.height, inner.width);
-        if size.0 > 0 && size.1 > 0 && child.with_screen(|s| s.size()) != size {
-            let _ = child.resize(size.0, size.1);
-        }
-        child.with_screen(|screen| frame.render_widget(PseudoTerminal::new(screen), inner));
+    if inner.height < 2 {
+        return;
     }
+    let [body, footer] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    // The console's screen while following (always while attached); its lines otherwise.
+    match &node.console {
+        Some(console) if !c.log.paused || c.attached => {
+            console.fit(body.height, body.width);
+            console.with_screen(|screen| frame.render_widget(PseudoTerminal::new(screen), body));
+        }
+        _ => {
+            let first = (node.lines.len() == super::cluster::KEPT_LINES).then(|| {
+                "… older lines are in the console log (n3x cluster status names it)".to_string()
+            });
+            log_pane::draw(frame, body, &node.lines, &c.log, &t, first, |_| t.text);
+        }
+    }
+    let footer_line = if c.log.searching {
+        c.log.search_line(&t)
+    } else {
+        let matches = c.log.matches(&node.lines).len();
+        Line::styled(
+            format!(
+                " {} lines kept{} · f follow/pause · / search · K/J scroll",
+                node.lines.len(),
+                if c.log.search.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · {matches} match \"{}\" (n/N)", c.log.search)
+                }
+            ),
+            t.dim,
+        )
+    };
+    frame.render_widget(Paragraph::new(footer_line), footer);
 }

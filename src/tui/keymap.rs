@@ -118,6 +118,29 @@ pub enum Action {
     KillNode,
     /// Cluster: show the topology (switch ports, VLANs, packets) or the console again.
     Topology,
+    /// Cluster: stop the selected node's QEMU and start it again.
+    RestartNode,
+    /// Cluster: restart every node.
+    RestartAll,
+    /// Tests: run the selected test (its cluster shows in the Cluster view).
+    RunTest,
+    /// Tests: the failed node's console in the Cluster view, scrolled to the failure.
+    ConsoleAtFailure,
+}
+
+impl Action {
+    /// Whether the action belongs to the log pane under the list (scroll, follow, search).
+    pub fn is_log_pane(self) -> bool {
+        matches!(
+            self,
+            Action::DetailUp
+                | Action::DetailDown
+                | Action::Follow
+                | Action::Search
+                | Action::NextMatch
+                | Action::PrevMatch
+        )
+    }
 }
 
 /// The parts of the Matrix view that take the keys in turn.
@@ -261,6 +284,7 @@ const PREVIEW: Scope = Scope::Pane(Pane::Preview);
 const DIFF: Scope = Scope::Pane(Pane::Diff);
 const BUILDS: Scope = Scope::View(View::Builds);
 const CLUSTER: Scope = Scope::View(View::Cluster);
+const TESTS: Scope = Scope::View(View::Tests);
 
 /// Every binding of the workbench.
 pub const BINDINGS: &[Binding] = &[
@@ -761,7 +785,7 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Attach,
         scope: CLUSTER,
         triggers: &[ch('a'), key(KeyCode::Enter)],
-        description: "Attach (Ctrl-] leaves)",
+        description: "Attach, Ctrl-] leaves",
         hint: Some("attach"),
     },
     Binding {
@@ -786,6 +810,62 @@ pub const BINDINGS: &[Binding] = &[
         hint: Some("topology"),
     },
     Binding {
+        action: Action::DetailUp,
+        scope: CLUSTER,
+        triggers: &[ch('K'), key(KeyCode::PageUp), Trigger::WheelUp],
+        description: "Scroll up, pause",
+        hint: None,
+    },
+    Binding {
+        action: Action::DetailDown,
+        scope: CLUSTER,
+        triggers: &[ch('J'), key(KeyCode::PageDown), Trigger::WheelDown],
+        description: "Scroll down",
+        hint: None,
+    },
+    Binding {
+        action: Action::Follow,
+        scope: CLUSTER,
+        triggers: &[ch('f')],
+        description: "Follow/pause console",
+        hint: Some("follow"),
+    },
+    Binding {
+        action: Action::Search,
+        scope: CLUSTER,
+        triggers: &[ch('/')],
+        description: "Search the console",
+        hint: Some("search"),
+    },
+    Binding {
+        action: Action::NextMatch,
+        scope: CLUSTER,
+        triggers: &[ch('n')],
+        description: "Newer match",
+        hint: None,
+    },
+    Binding {
+        action: Action::PrevMatch,
+        scope: CLUSTER,
+        triggers: &[ch('N')],
+        description: "Older match",
+        hint: None,
+    },
+    Binding {
+        action: Action::RestartNode,
+        scope: CLUSTER,
+        triggers: &[ch('R')],
+        description: "Restart the node",
+        hint: Some("restart"),
+    },
+    Binding {
+        action: Action::RestartAll,
+        scope: CLUSTER,
+        triggers: &[Trigger::Key(KeyCode::Char('r'), KeyModifiers::CONTROL)],
+        description: "Restart every node",
+        hint: None,
+    },
+    Binding {
         action: Action::ResetNode,
         scope: CLUSTER,
         triggers: &[ch('x')],
@@ -798,6 +878,34 @@ pub const BINDINGS: &[Binding] = &[
         triggers: &[ch('X')],
         description: "Kill the node's QEMU",
         hint: None,
+    },
+    Binding {
+        action: Action::Up,
+        scope: TESTS,
+        triggers: &[ch('k'), key(KeyCode::Up)],
+        description: "Previous test",
+        hint: None,
+    },
+    Binding {
+        action: Action::Down,
+        scope: TESTS,
+        triggers: &[ch('j'), key(KeyCode::Down)],
+        description: "Next test",
+        hint: None,
+    },
+    Binding {
+        action: Action::RunTest,
+        scope: TESTS,
+        triggers: &[ch('R')],
+        description: "Run the selected test",
+        hint: Some("run"),
+    },
+    Binding {
+        action: Action::ConsoleAtFailure,
+        scope: TESTS,
+        triggers: &[ch('c'), key(KeyCode::Enter)],
+        description: "Console where it failed",
+        hint: Some("console"),
     },
 ];
 
@@ -1138,7 +1246,11 @@ mod tests {
             Some(Action::Quit)
         );
         let plain_c = press(KeyCode::Char('c'), NONE);
-        assert_eq!(action_for_key(view(View::Tests), &plain_c), None);
+        assert_eq!(
+            action_for_key(view(View::Tests), &plain_c),
+            Some(Action::ConsoleAtFailure)
+        );
+        assert_eq!(action_for_key(view(View::Cluster), &plain_c), None);
     }
 
     #[test]

@@ -19,12 +19,16 @@ pub mod diff;
 pub mod editor;
 mod focus;
 pub mod keymap;
+pub mod log_pane;
 pub mod matrix;
 pub mod overlay;
 pub mod pane;
 pub mod preview;
 pub mod screenshot;
 pub mod terminal;
+mod tests_keys;
+pub mod tests_state;
+pub mod tests_view;
 pub mod theme;
 pub mod theme_file;
 pub mod themes;
@@ -74,12 +78,15 @@ pub fn run(profiles: Profiles, theme: Theme, builds: Settings) -> io::Result<Exi
             .set_build_state(&record.variant, record.outcome.word());
     }
     app.builds = builds::BuildsState::with_history(&records, &builds.state, 50);
+    app.tests = tests_state::TestsState::new(&profiles, Some(&builds.state));
     let supervisor = Supervisor::new().map_err(io::Error::other)?;
     let clusters = Clusters {
         supervisor: supervisor.clone(),
         repo: builds.repo.clone(),
         state: builds.state.clone(),
         running: None,
+        serving: Arc::default(),
+        followed: None,
     };
     let exit = runtime.block_on(async {
         let (publisher, bus) = event::bus();
@@ -126,22 +133,118 @@ pub fn run(profiles: Profiles, theme: Theme, builds: Settings) -> io::Result<Exi
 /// drawn at most this often, and the last state of a burst is always drawn.
 pub const FRAME_INTERVAL: Duration = Duration::from_millis(16);
 
-/// The workbench's cluster and what starting one needs.
+/// The workbench's cluster and what starting one needs, or the cluster of another `n3x`
+/// process that the Cluster view follows.
 struct Clusters {
     supervisor: Supervisor,
     repo: std::path::PathBuf,
     state: std::path::PathBuf,
     /// The cluster, once `up` has returned it (`None` inside while starting or stopping).
-    running: Option<Arc<tokio::sync::Mutex<Option<crate::cluster::engine::Cluster>>>>,
+    running: Option<crate::cluster::owner::Slot>,
+    /// The tasks that serve its owner socket (they end with it).
+    serving: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    /// A cluster another process owns: its description and the task that follows it.
+    followed: Option<(ClusterInfo, tokio::task::JoinHandle<()>)>,
+}
+
+use crate::cluster::info::ClusterInfo;
+use crate::cluster::owner;
+
+/// Where the description of the cluster on screen comes from.
+enum Described {
+    Here(owner::Slot),
+    Elsewhere(ClusterInfo),
+}
+
+impl Described {
+    async fn info(self) -> Option<ClusterInfo> {
+        match self {
+            Described::Here(slot) => slot.lock().await.as_ref().map(|c| c.info.clone()),
+            Described::Elsewhere(info) => Some(info),
+        }
+    }
+}
+
+fn note(publisher: &Publisher, text: String) -> impl std::future::Future<Output = ()> + use<> {
+    let publisher = publisher.clone();
+    async move {
+        let _ = publisher
+            .send(Event::Cluster(crate::cluster::engine::ClusterUpdate::Note(
+                text,
+            )))
+            .await;
+    }
 }
 
 impl Clusters {
+    fn described(&self) -> Option<Described> {
+        match (&self.running, &self.followed) {
+            (Some(slot), _) => Some(Described::Here(Arc::clone(slot))),
+            (None, Some((info, _))) => Some(Described::Elsewhere(info.clone())),
+            (None, None) => None,
+        }
+    }
+
+    /// Follows `info`'s cluster (another process owns it): the view shows its nodes, their
+    /// consoles and states as they come.
+    fn follow(
+        &mut self,
+        runtime: std::path::PathBuf,
+        info: ClusterInfo,
+        app: &mut App,
+        publisher: &Publisher,
+    ) {
+        if let Some((_, old)) = self.followed.take() {
+            old.abort();
+        }
+        app.cluster.following(&info);
+        let publisher = publisher.clone();
+        let task = tokio::spawn(async move {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let forward = {
+                let publisher = publisher.clone();
+                tokio::spawn(async move {
+                    while let Some(update) = rx.recv().await {
+                        if publisher.send(Event::Cluster(update)).await.is_err() {
+                            break;
+                        }
+                    }
+                })
+            };
+            crate::cluster::remote::follow(runtime, tx).await;
+            let _ = forward.await;
+            let _ = publisher.send(Event::ClusterStopped).await;
+        });
+        self.followed = Some((info, task));
+    }
+
     /// Carries out a request on a task; results arrive as events.
-    fn request(&mut self, request: ClusterRequest, app: &App, publisher: &Publisher) {
+    fn request(&mut self, request: ClusterRequest, app: &mut App, publisher: &Publisher) {
         use crate::cluster::engine::{self as cluster_engine, Options};
         match request {
+            ClusterRequest::Discover => {
+                if self.running.is_some() {
+                    return;
+                }
+                if let Some((runtime, info)) =
+                    crate::cluster::info::owned_elsewhere().into_iter().next()
+                {
+                    self.follow(runtime, info, app, publisher);
+                }
+            }
             ClusterRequest::Up(profile) => {
-                let slot = Arc::new(tokio::sync::Mutex::new(None));
+                // Running already under another n3x: show that one.
+                if let Some((runtime, info)) = crate::cluster::info::owned_elsewhere()
+                    .into_iter()
+                    .find(|(_, i)| i.profile == profile)
+                {
+                    self.follow(runtime, info, app, publisher);
+                    return;
+                }
+                if let Some((_, old)) = self.followed.take() {
+                    old.abort();
+                }
+                let slot: owner::Slot = Arc::new(tokio::sync::Mutex::new(None));
                 self.running = Some(Arc::clone(&slot));
                 let options = Options {
                     profile,
@@ -150,12 +253,14 @@ impl Clusters {
                     k3s_binary: None,
                     repo: self.repo.clone(),
                     state: self.state.clone(),
+                    backend: crate::cluster::engine::ImageBackend::Quick,
                 };
                 let (profiles, supervisor, publisher) = (
                     Arc::new(app.profiles().clone()),
                     self.supervisor.clone(),
                     publisher.clone(),
                 );
+                let serving = Arc::clone(&self.serving);
                 tokio::spawn(async move {
                     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
                     let forward = {
@@ -169,29 +274,129 @@ impl Clusters {
                         })
                     };
                     let mut guard = slot.lock().await;
-                    let result = cluster_engine::up(profiles, options, supervisor, tx).await;
+                    let stages = tx.clone();
+                    let result =
+                        cluster_engine::up(Arc::clone(&profiles), options, supervisor, tx).await;
+                    // Every node's way to k3s Ready arrives as stage updates.
+                    if let Ok(cluster) = &result {
+                        let expect = crate::readiness::Expectations::for_plan(&cluster.plan);
+                        tokio::spawn(crate::readiness::start(cluster, profiles, expect, stages));
+                    }
                     let _ = publisher
                         .send(Event::ClusterStarted(
                             result.as_ref().map(|_| ()).map_err(Clone::clone),
                         ))
                         .await;
+                    let socket = result
+                        .as_ref()
+                        .ok()
+                        .and_then(|c| c.info.owner_socket.clone());
                     *guard = result.ok();
                     drop(guard);
+                    // Other n3x processes may restart nodes or tear the cluster down.
+                    if let Some(socket) = socket {
+                        let down = Arc::new(tokio::sync::Notify::new());
+                        let server = tokio::spawn({
+                            let (slot, down) = (Arc::clone(&slot), Arc::clone(&down));
+                            async move {
+                                let _ = owner::serve(socket, slot, down).await;
+                            }
+                        });
+                        let watcher = tokio::spawn({
+                            let (slot, publisher) = (Arc::clone(&slot), publisher.clone());
+                            async move {
+                                down.notified().await;
+                                let cluster = slot.lock().await.take();
+                                if let Some(cluster) = cluster {
+                                    cluster.down().await;
+                                    let _ = publisher.send(Event::ClusterStopped).await;
+                                }
+                            }
+                        });
+                        serving
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .extend([server, watcher]);
+                    }
                     // Console lines and states keep coming until the cluster goes down.
                     let _ = forward.await;
                 });
             }
             ClusterRequest::Down => {
+                if let Some((info, _)) = &self.followed {
+                    // Another process owns it: it tears it down; the follower sees it go.
+                    let (info, publisher) = (info.clone(), publisher.clone());
+                    tokio::spawn(async move {
+                        let text = match crate::cluster::command::stop_cluster_async(&info).await {
+                            Ok(done) => done,
+                            Err(e) => format!("cannot tear the cluster down: {e}"),
+                        };
+                        note(&publisher, text).await;
+                    });
+                    return;
+                }
                 let Some(slot) = self.running.take() else {
                     return;
                 };
                 let publisher = publisher.clone();
+                let serving = Arc::clone(&self.serving);
                 tokio::spawn(async move {
-                    if let Some(cluster) = slot.lock().await.take() {
+                    let cluster = slot.lock().await.take();
+                    if let Some(cluster) = cluster {
                         cluster.down().await;
+                    }
+                    for task in serving.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+                        task.abort();
                     }
                     let _ = publisher.send(Event::ClusterStopped).await;
                 });
+            }
+            ClusterRequest::Restart(which) => {
+                let names: Vec<String> = match which {
+                    Some(n) => vec![n],
+                    None => app.cluster.nodes.iter().map(|n| n.name.clone()).collect(),
+                };
+                let publisher = publisher.clone();
+                match (&self.running, &self.followed) {
+                    (Some(slot), _) => {
+                        let slot = Arc::clone(slot);
+                        tokio::spawn(async move {
+                            for name in names {
+                                let result = match slot.lock().await.as_mut() {
+                                    Some(c) => c.restart_node(&name).await,
+                                    None => Err("the cluster is starting or stopping".into()),
+                                };
+                                if let Err(e) = result {
+                                    note(&publisher, format!("{name}: {e}")).await;
+                                }
+                            }
+                        });
+                    }
+                    (None, Some((info, _))) => {
+                        let socket = info.owner_socket.clone();
+                        tokio::spawn(async move {
+                            for name in names {
+                                let text = match &socket {
+                                    Some(s) => match owner::ask(
+                                        s,
+                                        &owner::Request::Restart(name.clone()),
+                                        crate::cluster::command::OWNER_TIMEOUT,
+                                    )
+                                    .await
+                                    {
+                                        Ok(done) => done,
+                                        Err(e) => format!("{name}: {e}"),
+                                    },
+                                    None => format!(
+                                        "{name}: the owner takes no requests (an older n3x)"
+                                    ),
+                                };
+                                note(&publisher, text).await;
+                            }
+                        });
+                    }
+                    (None, None) => {}
+                }
             }
             ClusterRequest::Link { node, nic, up } => {
                 self.node_call(publisher, node.clone(), move |qmp| async move {
@@ -206,13 +411,12 @@ impl Clusters {
                 });
             }
             ClusterRequest::Topology => {
-                let Some(slot) = self.running.clone() else {
+                let Some(described) = self.described() else {
                     return;
                 };
                 let publisher = publisher.clone();
                 tokio::spawn(async move {
-                    let info = slot.lock().await.as_ref().map(|c| c.info.clone());
-                    if let Some(info) = info {
+                    if let Some(info) = described.info().await {
                         let text = crate::cluster::command::topology(&info).await;
                         let _ = publisher
                             .send(Event::Cluster(
@@ -232,18 +436,59 @@ impl Clusters {
         }
     }
 
+    /// Runs a test of the catalog on a task: its updates arrive as [`Event::Test`] (the
+    /// Tests view, and the Cluster view shows its nodes); its cluster goes down at its end.
+    fn test(&self, test: crate::scenario::catalog::TestDef, app: &App, publisher: &Publisher) {
+        let stamp = state::utc(std::time::SystemTime::now()).replace([':', '-'], "");
+        let settings = crate::scenario::runner::Settings {
+            repo: self.repo.clone(),
+            state: self.state.clone(),
+            artifacts: self.state.join("tests").join("artifacts").join(stamp),
+            accel: None,
+            k3s_binary: None,
+            backend: crate::build::plan::Backend::Quick,
+            timeouts: crate::readiness::Timeouts::default(),
+        };
+        let (profiles, supervisor, publisher) = (
+            Arc::new(app.profiles().clone()),
+            self.supervisor.clone(),
+            publisher.clone(),
+        );
+        tokio::spawn(async move {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let forward = tokio::spawn(async move {
+                while let Some(update) = rx.recv().await {
+                    if publisher.send(Event::Test(update)).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            let (_, running) =
+                crate::scenario::runner::run(profiles, &test, &settings, supervisor, tx, None)
+                    .await;
+            if let Some(running) = running {
+                running.cluster.down().await;
+            }
+            let _ = forward.await;
+        });
+    }
+
     /// Runs a QMP call on a node on a task and reports its outcome as a note.
     fn node_call<F, Fut>(&self, publisher: &Publisher, node: String, call: F)
     where
         F: FnOnce(crate::cluster::qmp::Qmp) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = Result<String, crate::cluster::qmp::QmpError>> + Send,
     {
-        let Some(slot) = self.running.clone() else {
+        let Some(described) = self.described() else {
             return;
         };
         let publisher = publisher.clone();
         tokio::spawn(async move {
-            let qmp = slot.lock().await.as_ref().and_then(|c| c.qmp(&node));
+            let qmp = described.info().await.and_then(|info| {
+                info.node(&node)
+                    .ok()
+                    .map(|n| crate::cluster::qmp::Qmp::new(n.qmp.clone()))
+            });
             let text = match qmp {
                 Some(qmp) => match call(qmp).await {
                     Ok(done) => done,
@@ -251,11 +496,7 @@ impl Clusters {
                 },
                 None => format!("{node}: no such node in the running cluster"),
             };
-            let _ = publisher
-                .send(Event::Cluster(crate::cluster::engine::ClusterUpdate::Note(
-                    text,
-                )))
-                .await;
+            note(&publisher, text).await;
         });
     }
 }
@@ -333,6 +574,7 @@ async fn event_loop(
                 }
             }
             Some(Request::Cluster(request)) => clusters.request(request, app, &publisher),
+            Some(Request::Test(test)) => clusters.test(test, app, &publisher),
             Some(Request::Page(log)) => {
                 // The pager gets the terminal; the input reader must not steal its keys.
                 drop(input);

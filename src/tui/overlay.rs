@@ -271,29 +271,44 @@ pub fn backends(frame: &mut Frame, app: &App, area: Rect) {
 pub fn confirm_quit(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let n = app.builds.active();
-    let rect = centred(area, 60, 6);
+    let rect = centred(area, 64, 8);
     frame.render_widget(Clear, rect);
     let block = Block::bordered()
         .title(Span::styled(" Quit? ", t.warn))
         .border_style(t.warn);
     let inner = block.inner(rect).inner(ratatui::layout::Margin::new(1, 0));
     frame.render_widget(block, rect);
-    let text = vec![
-        Line::styled(
+    let mut text = Vec::new();
+    if n > 0 {
+        text.push(Line::styled(
             format!(
                 "{n} build{} still queued or running; quitting cancels {}.",
                 if n == 1 { " is" } else { "s are" },
                 if n == 1 { "it" } else { "them" }
             ),
             t.text,
-        ),
-        Line::raw(""),
-        Line::from(vec![
-            Span::styled("y", t.key),
-            Span::styled(" quit   ", t.text),
-            Span::styled("any other key", t.key),
-            Span::styled(" stay", t.text),
-        ]),
-    ];
+        ));
+    }
+    if app.cluster_runs() {
+        let profile = app.cluster.profile.as_deref().unwrap_or("-");
+        text.push(Line::styled(
+            match app.cluster.owner {
+                super::cluster::Owner::Here => {
+                    format!("The {profile} cluster runs here; quitting tears it down.")
+                }
+                super::cluster::Owner::Other(pid) => format!(
+                    "The {profile} cluster belongs to n3x pid {pid}; it keeps running after you quit."
+                ),
+            },
+            t.text,
+        ));
+    }
+    text.push(Line::raw(""));
+    text.push(Line::from(vec![
+        Span::styled("y", t.key),
+        Span::styled(" quit   ", t.text),
+        Span::styled("any other key", t.key),
+        Span::styled(" stay", t.text),
+    ]));
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
 }

@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::app::{App, Mode, View};
 use super::keymap::{self, Action};
 use super::matrix::MAX_MARKS;
-use super::{builds_view, cluster_view, editor, overlay, views};
+use super::{builds_view, cluster_view, editor, overlay, tests_view, views};
 
 /// The smallest terminal the workbench lays out for; below it, it says so instead.
 pub const MIN_SIZE: (u16, u16) = (80, 24);
@@ -46,6 +46,7 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
         {
             cluster_view::draw(frame, app, body)
         }
+        (None, View::Tests) if !app.tests.rows.is_empty() => tests_view::draw(frame, app, body),
         (None, other) => views::empty(frame, app, other, body),
     }
     draw_status(frame, app, status);
@@ -55,7 +56,12 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
         Mode::Choose => overlay::chooser(frame, app, body),
         Mode::Backend => overlay::backends(frame, app, body),
         Mode::ConfirmQuit => overlay::confirm_quit(frame, app, body),
-        Mode::Normal | Mode::Filter | Mode::Edit | Mode::Search | Mode::Attached => {}
+        Mode::Normal
+        | Mode::Filter
+        | Mode::Edit
+        | Mode::Search
+        | Mode::Attached
+        | Mode::ConfirmDown => {}
     }
 }
 

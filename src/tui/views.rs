@@ -278,11 +278,12 @@ pub fn empty_text(view: View) -> Option<[&'static str; 3]> {
              `n3x exec NODE -- CMD`, `n3x console NODE`, `n3x link NODE eth1 down`.",
         ]),
         View::Tests => Some([
-            "No test runs.",
-            "Test runs arrive with the test runner (issue 6), which is not implemented yet. It will \
-             list the test scenarios, run them against a cluster and show every result.",
-            "Until then: `n3x validate` checks the profiles and `n3x render --check` checks the \
-             rendered files.",
+            "No tests in the catalog.",
+            "The catalog is made from the network profiles: cluster-<profile> for simple, vlans, \
+             bonding-vlans and dhcp-simple, network-<profile> for each profile, bond-failover and \
+             vlan-negative. These profiles have none of them.",
+            "Headless: `n3x test --list` shows the catalog; `n3x test NAME --batch --junit \
+             report.xml` runs a test.",
         ]),
     }
 }

@@ -95,3 +95,64 @@ pub fn files_under(dir: &Path, suffix: &str) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// The k3s stand-in (`tests/fixtures/k3s-standin`, not k3s: a test fixture that is never
+/// shipped), compiled with `rustc -O` into the tests' target directory once, and again only
+/// when its source changed. The quick image installs it as `/usr/local/bin/k3s` through
+/// `--k3s-binary`.
+pub fn k3s_standin() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let source = repo().join("tests/fixtures/k3s-standin/k3s_standin.rs");
+            let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("k3s-standin");
+            std::fs::create_dir_all(&dir).unwrap();
+            let out = dir.join("k3s");
+            let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+            if modified(&out).is_none() || modified(&out) < modified(&source) {
+                let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+                // Without the checkout's path in the binary, every checkout builds the same
+                // bytes, and so the same cached quick image.
+                let status = std::process::Command::new(rustc)
+                    .arg(format!("--remap-path-prefix={}=.", repo().display()))
+                    .args(["-O", "--edition", "2021", "-o"])
+                    .arg(&out)
+                    .arg(&source)
+                    .status()
+                    .expect("rustc runs");
+                assert!(status.success(), "the k3s stand-in does not compile");
+            }
+            out
+        })
+        .clone()
+}
+
+/// Where the VM tests keep their state: the quick base is built there once and reused.
+pub fn vm_state_dir() -> PathBuf {
+    repo().join("target/n3x-test-state")
+}
+
+/// `n3x` on the shipped profiles (whatever `N3X_PROFILES` says) with the VM tests' state.
+pub fn vm_n3x() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_n3x"));
+    cmd.current_dir(repo())
+        .env_remove("N3X_PROFILES")
+        .env("N3X_STATE_DIR", vm_state_dir());
+    cmd
+}
+
+/// Whether `what` (tests that boot clusters) can run: root, QEMU, vde2, mmdebstrap,
+/// e2fsprogs, and rustc for the k3s stand-in; see [`root_with`].
+pub fn can_boot_vms(what: &str) -> bool {
+    root_with(
+        &[
+            "qemu-system-x86_64",
+            "vde_switch",
+            "vde_plug",
+            "mmdebstrap",
+            "mkfs.ext4",
+            "rustc",
+        ],
+        &format!("{what} need root, qemu-system-x86, vde2, mmdebstrap, e2fsprogs and rustc"),
+    )
+}

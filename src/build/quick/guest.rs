@@ -22,6 +22,10 @@ pub const FW_CFG_LAYERS: [&str; 2] = ["opt/n3x/node.tar", "opt/n3x/secrets.tar"]
 /// The marker `n3x-ready.service` prints on the serial console.
 pub const NET_UP_MARKER: &str = "N3X-NET-UP";
 
+/// What the initramfs prints first on the serial console: the kernel runs (with `quiet` it
+/// prints nothing itself), so the readiness kernel stage has a line to see.
+pub const KERNEL_MARKER: &str = "N3X-KERNEL-UP";
+
 /// The line the control channel prints when it is ready for commands.
 pub const BACKDOOR_READY: &str = "N3X-BACKDOOR-READY";
 
@@ -52,6 +56,7 @@ pub fn init_script() -> String {
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+echo "{KERNEL_MARKER} kernel $(uname -r), initramfs running" > /dev/console
 # An accelerator probe boots only this far: it proves the CPU runs the kernel, then stops.
 if grep -q n3x.probe /proc/cmdline; then echo {PROBE_MARKER} > /dev/console; poweroff -f; fi
 for m in {modules}; do modprobe "$m" 2>/dev/null; done
@@ -384,6 +389,9 @@ mod tests {
         let unpack = init.find("opt/n3x/node.tar opt/n3x/secrets.tar").unwrap();
         let handover = init.find("switch_root").unwrap();
         assert!(unpack < handover);
+        // The kernel stage's line comes first, before anything that can hang.
+        let marker = init.find(KERNEL_MARKER).unwrap();
+        assert!(marker < init.find("n3x.probe").unwrap());
         assert!(init.starts_with("#!/bin/busybox sh\n"));
     }
 

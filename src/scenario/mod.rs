@@ -1,0 +1,58 @@
+//! Tests of whole clusters: the catalog ([`catalog`]), the runner that boots a test's
+//! cluster, follows every node to k3s `Ready` ([`crate::readiness`]) and makes the test's
+//! checks ([`runner`], [`checks`]), and the reports: line output and GitHub annotations
+//! ([`batch`]), JUnit ([`junit`]), the timeline compared with the last run ([`history`]).
+//! The runner publishes [`TestUpdate`]s and never draws.
+
+pub mod batch;
+pub mod catalog;
+pub mod checks;
+pub mod command;
+pub mod history;
+pub mod junit;
+pub mod reach;
+pub mod result;
+pub mod runner;
+
+use crate::cluster::engine::ClusterUpdate;
+
+/// What happened in a test run.
+#[derive(Debug, Clone)]
+pub enum TestUpdate {
+    /// A test starts: its cluster is being booted.
+    Started {
+        /// The test.
+        test: String,
+        /// The backend.
+        backend: String,
+        /// Its network profile.
+        profile: String,
+        /// The nodes it boots.
+        nodes: Vec<String>,
+    },
+    /// Something happened to the test's cluster (stages, console lines, notes).
+    Cluster {
+        /// The test.
+        test: String,
+        /// What.
+        update: ClusterUpdate,
+    },
+    /// A test-specific check ended.
+    Check {
+        /// The test.
+        test: String,
+        /// The check.
+        check: result::Check,
+    },
+    /// A test ended.
+    Finished(Box<result::TestResult>),
+    /// A failed test's VMs keep running for inspection.
+    Kept {
+        /// The test.
+        test: String,
+        /// The cluster's profile (`n3x console --profile P NODE`).
+        profile: String,
+        /// Its nodes.
+        nodes: Vec<String>,
+    },
+}
