@@ -351,6 +351,16 @@ mod view {
                 child: child.clone(),
             },
         }));
+        // The engine passes each console line on as the node prints it.
+        for i in 1..=100 {
+            a.handle(Event::Test(TestUpdate::Cluster {
+                test: "cluster-vlans".into(),
+                update: ClusterUpdate::Line {
+                    node: "agent-1".into(),
+                    text: i.to_string(),
+                },
+            }));
+        }
         a.handle(stage("server-1", Stage::QemuStarted, Outcome::Passed, 0, 1));
         a.handle(stage("server-1", Stage::Network, Outcome::Passed, 1, 20));
         a.handle(stage("agent-1", Stage::Network, Outcome::Passed, 1, 25));

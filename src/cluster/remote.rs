@@ -399,7 +399,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let old = info(dir.path(), ended_pid());
         // The owner has already recorded the new QEMU (this test process stands for it).
-        info(dir.path(), std::process::id()).save(dir.path()).unwrap();
+        info(dir.path(), std::process::id())
+            .save(dir.path())
+            .unwrap();
         let updates = updates_of(dir.path().into(), old.nodes[0].clone()).await;
         assert!(
             !updates.iter().any(|u| matches!(

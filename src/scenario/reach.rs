@@ -29,23 +29,30 @@ pub struct Target {
     pub reachable: bool,
 }
 
+/// `node`'s address on `network`: its own, or the DHCP server's on the network it serves.
+fn address_of(net: &NetworkProfile, node: &str, network: &str) -> Option<String> {
+    if let Some(a) = net.nodes.get(node).and_then(|n| n.addresses.get(network)) {
+        return Some(a.to_string());
+    }
+    let server = &net.dhcp.as_ref()?.server;
+    (server.name == node && net.networks.get(network)?.subnet.contains(&server.address))
+        .then(|| server.address.to_string())
+}
+
 /// What `from` pings: the address of every other node in `nodes` on every network both have
 /// an address on, in profile order.
 pub fn targets(net: &NetworkProfile, from: &str, nodes: &[String]) -> Vec<Target> {
-    let Some(own) = net.nodes.get(from) else {
-        return Vec::new();
-    };
     let mut out = Vec::new();
     for (network, _) in &net.networks {
-        if !own.addresses.contains_key(network) {
+        if address_of(net, from, network).is_none() {
             continue;
         }
         for to in nodes.iter().filter(|n| n.as_str() != from) {
-            if let Some(address) = net.nodes.get(to).and_then(|n| n.addresses.get(network)) {
+            if let Some(address) = address_of(net, to, network) {
                 out.push(Target {
                     node: to.clone(),
                     network: network.clone(),
-                    address: address.to_string(),
+                    address,
                     reachable: vlan_of(net, from, network) == vlan_of(net, to, network),
                 });
             }
@@ -64,9 +71,10 @@ pub fn script(targets: &[Target], node: &PlanNode) -> String {
             a = t.address
         ));
     }
+    // A bond member carries the bond's MAC; its own is its permanent address.
     for nic in &node.nics {
         s.push_str(&format!(
-            "echo \"mac {n} $(cat /sys/class/net/{n}/address 2>/dev/null || echo missing)\"\n",
+            "echo \"mac {n} $(cat /sys/class/net/{n}/bonding_slave/perm_hwaddr 2>/dev/null || cat /sys/class/net/{n}/address 2>/dev/null || echo missing)\"\n",
             n = nic.name
         ));
     }
@@ -101,7 +109,9 @@ pub fn judge(from: &str, targets: &[Target], node: &PlanNode, output: &str) -> V
     let reach = Check {
         name: format!("{from} reaches the nodes it shares a network with"),
         passed: wrong.is_empty(),
-        detail: if wrong.is_empty() {
+        detail: if targets.is_empty() {
+            "no other booted node has an address on its networks".into()
+        } else if wrong.is_empty() {
             right.join("; ")
         } else {
             wrong.join("; ")
@@ -194,6 +204,19 @@ mod tests {
                 ("server-2", "192.168.100.2", true),
             ]
         );
+    }
+
+    #[test]
+    fn the_dhcp_server_is_pinged_and_pings_on_the_network_it_serves() {
+        let p = shipped();
+        let net = &p.networks["dhcp-simple"];
+        let nodes = names(&["dhcp-server", "server-1"]);
+        let from_server = targets(net, "dhcp-server", &nodes);
+        assert_eq!(from_server.len(), 1, "{from_server:?}");
+        assert_eq!(from_server[0].address, "192.168.1.1");
+        let to_server = targets(net, "server-1", &nodes);
+        assert_eq!(to_server[0].address, "192.168.1.254");
+        assert!(to_server[0].reachable);
     }
 
     #[test]
