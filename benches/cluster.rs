@@ -186,7 +186,7 @@ fn main() {
         ))
         .expect("quick image");
     println!("cluster: 3 nodes of `simple` under TCG, to network up + control channel answering");
-    let runs = 2;
+    let runs = 5;
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
     let mut rss = Vec::new();

@@ -26,6 +26,14 @@ const POLL: Duration = Duration::from_secs(2);
 /// How long one probe may take.
 const PROBE: Duration = Duration::from_secs(30);
 
+/// The console line an n3x test image prints once networkd has configured its links.
+const NET_UP_MARKER: &str = "N3X-NET-UP";
+
+/// How often the network stage probes a node that has not printed [`NET_UP_MARKER`] (an
+/// image without it, or a network that never comes up): each probe costs the booting guest
+/// CPU time, which under TCG slows its boot.
+const UNMARKED_POLL: Duration = Duration::from_secs(10);
+
 /// What `k3s --version` of the test stand-in says (`tests/fixtures/k3s-standin`).
 pub const STANDIN_MARK: &str = "STAND-IN";
 
@@ -48,6 +56,8 @@ struct Watch {
     ids: BTreeSet<String>,
     /// A definite hit the node's current stage has not failed on yet.
     definite: Option<SignatureHit>,
+    /// The guest printed its `N3X-NET-UP` marker (networkd configured its links).
+    net_up: bool,
 }
 
 /// A node's control channel, one call at a time from this process.
@@ -232,6 +242,10 @@ async fn read_consoles(shared: Arc<Shared>, mut lines: broadcast::Receiver<Conso
                 && !line.text.starts_with("qemu-system")
             {
                 watch.first_line = Some((line.at, line.text.trim().to_string()));
+                w.1.notify_waiters();
+            }
+            if !watch.net_up && line.text.contains(NET_UP_MARKER) {
+                watch.net_up = true;
                 w.1.notify_waiters();
             }
         }
@@ -519,8 +533,19 @@ impl NodeRun {
         let Some(ch) = self.shared.channels.get(&self.spec.name).cloned() else {
             return End::Undecided("the node has no control channel".into());
         };
+        let watch = self.shared.watches.get(&self.spec.name).cloned();
         let mut last = vec!["no answer yet".to_string()];
         loop {
+            // Probe once the guest says its network is up; until then only now and then.
+            if let Some(w) = &watch {
+                let notified = w.1.notified();
+                let up = w.0.lock().unwrap_or_else(|e| e.into_inner()).net_up;
+                if !up {
+                    let wait =
+                        UNMARKED_POLL.min(deadline.saturating_duration_since(Instant::now()));
+                    let _ = tokio::time::timeout(wait, notified).await;
+                }
+            }
             match ch
                 .shell("ip -j addr && echo @@N3X@@ && ip -d -j link")
                 .await
