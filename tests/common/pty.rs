@@ -34,6 +34,8 @@ pub struct Tui {
     master: Box<dyn MasterPty + Send>,
     writer: Box<dyn Write + Send>,
     output: Arc<Mutex<Output>>,
+    /// The program's own empty state directory (builds, history), gone with it.
+    _state: tempfile::TempDir,
 }
 
 fn size(cols: u16, rows: u16) -> PtySize {
@@ -47,7 +49,8 @@ fn size(cols: u16, rows: u16) -> PtySize {
 
 impl Tui {
     /// Starts `exe args` in a `cols`×`rows` terminal (TERM=xterm-256color) in `cwd`, with no
-    /// user configuration, theme or NO_COLOR from the environment.
+    /// user configuration, theme or NO_COLOR from the environment, and an empty state
+    /// directory of its own (no past builds or test runs of this machine show).
     pub fn spawn(exe: &Path, args: &[&str], cwd: &Path, cols: u16, rows: u16) -> Tui {
         let pair = native_pty_system()
             .openpty(size(cols, rows))
@@ -57,6 +60,8 @@ impl Tui {
         cmd.cwd(cwd);
         cmd.env("TERM", "xterm-256color");
         cmd.env("XDG_CONFIG_HOME", "/nonexistent/n3x-config");
+        let state = tempfile::tempdir().expect("a state directory");
+        cmd.env("N3X_STATE_DIR", state.path());
         for var in ["NO_COLOR", "N3X_THEME", "N3X_PROFILES"] {
             cmd.env_remove(var);
         }
@@ -93,6 +98,7 @@ impl Tui {
             master: pair.master,
             writer,
             output,
+            _state: state,
         }
     }
 
