@@ -562,3 +562,38 @@ fn the_cluster_view_shows_each_node_its_console_and_who_gets_the_keys() {
     assert_eq!(a.mode, Mode::Normal);
     child.cancel();
 }
+
+/// The tiles' bottom border: the last note on the left, the capacity warning on the right in
+/// what the note leaves free, never one over the other.
+#[test]
+fn the_last_note_and_the_capacity_warning_share_the_border_without_overlapping() {
+    use n3x::cluster::engine::ClusterUpdate;
+    let mut a = app();
+    press(&mut a, KeyCode::Char('3'));
+    // u: the workbench's own cluster is starting; the engine's notes arrive.
+    press(&mut a, KeyCode::Char('u'));
+    let warning = "warning: CPU is oversubscribed (4 vCPUs > 2 cores): guests starve, timeouts and quorum losses follow (FM-1/FM-5)";
+    a.handle(Event::Cluster(ClusterUpdate::Note(warning.into())));
+    let border = |a: &mut App| {
+        screen(&draw(a, 160, 45))
+            .into_iter()
+            .find(|l| l.starts_with('└'))
+            .unwrap()
+    };
+    a.handle(Event::Cluster(ClusterUpdate::Note(
+        "agent-1 eth1: link down".into(),
+    )));
+    let line = border(&mut a);
+    assert!(line.contains("└ agent-1 eth1: link down ─"), "{line}");
+    assert!(line.contains("(FM-1/FM-5) ┘"), "{line}");
+    // A note too long for both: it stays whole, the warning is cut or left out.
+    let long = format!(
+        "[cluster] cluster undecided after 48.3s (at 48.3s): {}",
+        "x".repeat(70)
+    );
+    a.handle(Event::Cluster(ClusterUpdate::Note(long.clone())));
+    let line = border(&mut a);
+    assert!(line.contains(&long), "{line}");
+    assert!(!line.contains("FM-1/FM-5"), "{line}");
+    assert!(line.contains('…') || !line.contains("warning"), "{line}");
+}

@@ -88,14 +88,18 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
             t.heading,
         ));
     // The last note (a restart, a link, an error) on the left; the host's capacity, as the
-    // engine found it before the launch, on the right.
+    // engine found it before the launch, on the right in what the note leaves free.
+    let border = usize::from(tiles.width.saturating_sub(2));
+    let mut free = border;
     if let Some(last) = c.notes.back() {
         let style = if last.starts_with("warning:") {
             t.warn
         } else {
             t.dim
         };
-        block = block.title_bottom(Line::styled(format!(" {last} "), style));
+        let text = fit(&format!(" {last} "), border);
+        free = border.saturating_sub(text.chars().count() + 1);
+        block = block.title_bottom(Line::styled(text, style));
     }
     if let Some(capacity) = c
         .notes
@@ -104,13 +108,15 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
         .find(|n| n.starts_with("warning: CPU") || n.starts_with("warning: memory"))
         .or_else(|| c.notes.iter().rev().find(|n| n.starts_with("capacity:")))
         .filter(|n| Some(*n) != c.notes.back())
+        .filter(|_| free >= MIN_CAPACITY_WIDTH)
     {
         let style = if capacity.starts_with("warning:") {
             t.warn
         } else {
             t.dim
         };
-        block = block.title_bottom(Line::styled(format!(" {capacity} "), style).right_aligned());
+        block = block
+            .title_bottom(Line::styled(fit(&format!(" {capacity} "), free), style).right_aligned());
     }
     let inner = block.inner(tiles);
     frame.render_widget(block, tiles);
@@ -272,4 +278,20 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
         )
     };
     frame.render_widget(Paragraph::new(footer_line), footer);
+}
+
+/// Below this many free columns the capacity line is left out of the tiles' border.
+const MIN_CAPACITY_WIDTH: usize = 16;
+
+/// `text` in at most `width` columns, cut with `…` when longer.
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    if width < 2 {
+        return String::new();
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(2)).collect();
+    out.push_str("… ");
+    out
 }
