@@ -509,6 +509,13 @@ fn a_detached_cluster_serves_the_console_the_workbench_and_restarts_until_torn_d
     // Its console, live through the relay: attach, type, see the answer, leave.
     tui.press("a");
     tui.wait_for_text("server-1 receives the keys");
+    // The control channel answers before the serial getty's autologin shell is there.
+    wait_screen(
+        &tui,
+        "the serial shell's prompt",
+        Duration::from_secs(120),
+        |l| l.iter().any(|l| l.contains("root@server-1")),
+    );
     tui.press("echo TUI-$((6*7))\r");
     wait_screen(&tui, "the command's output", Duration::from_secs(60), |l| {
         l.iter().any(|l| l.contains("TUI-42"))
