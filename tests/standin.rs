@@ -67,7 +67,7 @@ fn it_says_what_it_is() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.starts_with("k3s version v1.35.0+k3s3-standin"),
+        text.starts_with("k3s version v1.35.0+k3s1-standin"),
         "{text}"
     );
     assert!(

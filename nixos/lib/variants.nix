@@ -14,7 +14,7 @@ let
     v:
     v
     // {
-      inherit (doc) k3sVersion;
+      inherit (doc) k3sVersion k3sSha256;
       nodeData =
         if v.nodeFile == null then
           null
@@ -23,10 +23,11 @@ let
     };
 in
 {
-  # The k3s release the cluster asks for (profiles/cluster.yaml).
+  # The k3s release the cluster asks for, and its sha256 by architecture (profiles/cluster.yaml).
   k3sVersion = doc.k3sVersion;
+  k3sSha256 = doc.k3sSha256;
   # name -> { name id machine system serial role testOverlay profile node nodeFile
-  #           nodeData k3sVersion }
+  #           nodeData k3sVersion k3sSha256 }
   systems = builtins.listToAttrs (
     map (v: {
       name = v.name;

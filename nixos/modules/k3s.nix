@@ -1,10 +1,12 @@
 # The k3s server and agent roles. A node with a rendered file gets its settings from it (role,
 # cluster init or join address, token file, flags); a role variant without a node gets k3s
 # installed and reads /etc/rancher/k3s/config.yaml at deploy time, like the Debian images.
-# The token is only ever a path: it is never part of the system closure.
+# The token is only ever a path: it is never part of the system closure. k3s itself is the
+# release binary pinned in profiles/cluster.yaml (../lib/k3s-release.nix).
 {
   config,
   lib,
+  pkgs,
   n3xVariant,
   ...
 }:
@@ -23,6 +25,13 @@ in
     services.k3s = {
       enable = true;
       role = v.role;
+      # The release binary profiles/cluster.yaml pins, as on the Debian images.
+      package = lib.mkDefault (
+        pkgs.callPackage ../lib/k3s-release.nix {
+          version = v.k3sVersion;
+          sha256 = v.k3sSha256;
+        }
+      );
     }
     // (
       if node != null then
