@@ -281,7 +281,7 @@ fn workbench(
     let builds = crate::build::engine::Settings {
         repo: repo_root(&p),
         state: crate::build::command::state_dir(None).map_err(Failure::usage)?,
-        kas: crate::build::plan::KasRunner::Container,
+        isar: crate::build::isar::IsarOptions::from_env(),
         k3s_binary: None,
         jobs: 1,
         size: (40, 160),
@@ -359,6 +359,17 @@ fn validate(explicit: Option<&Path>, args: ValidateArgs, cwd: &Path) -> Result<E
     };
     let p = Profiles::load(&root)?;
     let variants = matrix::variants(&p);
+    // The k3s pin of the backends beside the profiles (the repository they belong to).
+    let problems = root
+        .parent()
+        .map(|repo| crate::build::pins::check(&p, repo))
+        .unwrap_or_default();
+    if !problems.is_empty() {
+        return Err(Failure {
+            code: 1,
+            message: problems.join("\nerror: "),
+        });
+    }
     out(&format!(
         "{}: ok ({} machines, {} network profiles, {} nodes, {} variants)\n",
         display_path(&root).display(),

@@ -3,7 +3,7 @@
 //! - every `.nix` file parses with Debian's nix-bin, the flake's NixOS systems are exactly the
 //!   attributes the workbench builds, and the pure `nixos/lib` functions and the modules give
 //!   for every node what the Debian files rendered for the same node say;
-//! - every kas file validates against the schema of Debian's kas package, every variant's
+//! - every kas file validates against the schema of the kas that builds it (kas 5's venv), every variant's
 //!   overlay chain resolves to files that exist, and every recipe, WKS file and machine the
 //!   kas files and recipes name exists in the layer (or, for the few named, in ISAR itself);
 //! - the test control channel, the k3s units and the k3s system settings agree between the
@@ -444,13 +444,16 @@ const MODULE_ARGS: &str = r#"
     };
     pkgs = builtins.listToAttrs (map (n: { name = n; value = n; }) [
       "cpio" "e2fsprogs" "openssl" "netcat-openbsd" "socat" "curl" "wget" "iputils" "vim" "less"
-    ]) // { writeScript = name: text: { inherit name text; }; };
+    ]) // {
+      writeScript = name: text: { inherit name text; };
+      callPackage = file: args: { n3xCallPackage = { inherit file args; }; };
+    };
     systems = (import ./nixos/lib/variants.nix { }).systems;
     module = file: name: (import file {
       inherit lib pkgs;
       modulesPath = "/nixpkgs/nixos/modules";
       n3xVariant = systems.${name};
-      config.services.k3s.package.version = "1.35.0+k3s3";
+      config.services.k3s.package.version = "1.35.0+k3s1";
     }).config;
   in
 "#;
@@ -510,6 +513,18 @@ fn the_nixos_modules_set_the_rendered_values() {
         "k3s waits for its token, which is never in the system"
     );
     assert_eq!(v["k3s"]["warnings"], serde_json::json!([]));
+    // k3s is the release binary profiles/cluster.yaml pins, with its checksums.
+    let package = &k3s["package"]["n3xCallPackage"]["args"];
+    let pin = &shipped().cluster.k3s;
+    assert_eq!(package["version"], pin.version.as_str());
+    assert_eq!(
+        package["sha256"]["amd64"],
+        pin.sha256.amd64.as_deref().unwrap()
+    );
+    assert_eq!(
+        package["sha256"]["arm64"],
+        pin.sha256.arm64.as_deref().unwrap()
+    );
     assert_eq!(
         v["k3s"]["networking"]["firewall"]["allowedTCPPorts"],
         serde_json::json!([6443, 2379, 2380, 10250])
@@ -658,14 +673,18 @@ fn k3s_system_settings_agree_between_nixos_and_isar() {
 fn the_k3s_packages_run_the_rendered_settings_and_bake_no_token() {
     let p = shipped();
     let inc = read(&layer().join("recipes-core/k3s/k3s.inc"));
-    assert!(
-        inc.contains(&format!("K3S_VERSION = \"{}\"", p.cluster.k3s.version)),
-        "kas/meta-n3x/recipes-core/k3s/k3s.inc pins another k3s than profiles/cluster.yaml"
+    assert_eq!(
+        n3x::build::pins::check(&p, &repo()),
+        Vec::<String>::new(),
+        "the recipe and the NixOS side pin the k3s of profiles/cluster.yaml"
     );
     assert!(
-        inc.contains("K3S_DOWNLOAD = \"k3s-${PV}-${DISTRO_ARCH}\""),
+        inc.contains("K3S_DOWNLOAD ?= \"k3s-${PV}-${DISTRO_ARCH}\""),
         "per-architecture download names"
     );
+    // The unit is dh_installsystemd's to install (ISAR's debianize): a second copy under
+    // /lib made dpkg refuse the package on merged-usr Debian.
+    assert!(!inc.contains("install -m 0644 ${N3X_SRC}/k3s-${K3S_ROLE}.service"));
     assert!(inc.contains("addtask check_k3s_checksum before do_fetch"));
     assert!(!inc.contains("BB_STRICT_CHECKSUM"));
     let deb = debian_files("simple", "server-2");
@@ -703,8 +722,8 @@ fn the_k3s_packages_run_the_rendered_settings_and_bake_no_token() {
 // ---------------------------------------------------------------------------------------------
 // kas
 
-fn kas_check(files: &[PathBuf]) -> std::process::Output {
-    Command::new("python3")
+fn kas_check(python: &Path, files: &[PathBuf]) -> std::process::Output {
+    Command::new(python)
         .arg(repo().join("tests/tools/kas_schema_check.py"))
         .args(files)
         .output()
@@ -721,19 +740,19 @@ fn kas_files() -> Vec<PathBuf> {
 
 #[test]
 fn kas_schema_accepts_every_kas_file() {
-    if !tool_available("kas", "kas") {
+    let Some(python) = common::kas_python() else {
         return;
-    }
+    };
     let files = kas_files();
-    assert_eq!(files.len(), 25, "15 hand-written and 10 rendered overlays");
-    let out = kas_check(&files);
+    assert_eq!(files.len(), 28, "18 hand-written and 10 rendered overlays");
+    let out = kas_check(&python, &files);
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
         "{report}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(report.contains("25 of 25 kas files valid"), "{report}");
+    assert!(report.contains("28 of 28 kas files valid"), "{report}");
 }
 
 fn yaml(path: &Path) -> serde_yaml::Value {
@@ -774,8 +793,11 @@ fn every_variants_overlay_chain_resolves_to_files_that_exist() {
     let mut used = BTreeSet::new();
     for v in &variants {
         let mut chain = matrix::overlay_chain(&p, v);
-        // What a build on a host of the target's architecture appends.
-        chain.push("kas/opt/native-build.yml".into());
+        // What `n3x build` appends: natively on a host of the target's architecture, offline
+        // (a source mirror), without the .wic.zst, with a k3s binary of its own.
+        for opt in ["native-build", "offline", "uncompressed", "k3s-binary"] {
+            chain.push(format!("kas/opt/{opt}.yml"));
+        }
         let missing = missing_in_chain(&repo(), &chain);
         assert!(missing.is_empty(), "{}: missing {missing:?}", v.key());
         // The chain's last `target` is the role's image recipe, whose output names the

@@ -1,5 +1,5 @@
 //! The rendered files, checked by the real tools their users run: Nix (Debian's nix-bin)
-//! evaluates every NixOS data file, and kas's own JSON schema (Debian's kas package) accepts
+//! evaluates every NixOS data file, and kas's own JSON schema (kas 5's venv) accepts
 //! every rendered kas overlay.
 //!
 //! The README's test command installs both. When a tool is missing these tests fail under CI
@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{files_under, repo, tool_available};
@@ -68,8 +68,8 @@ fn nix_rejects_a_broken_file_so_the_check_can_fail() {
     assert!(!out.status.success());
 }
 
-fn kas_check(files: &[PathBuf]) -> std::process::Output {
-    Command::new("python3")
+fn kas_check(python: &Path, files: &[PathBuf]) -> std::process::Output {
+    Command::new(python)
         .arg(repo().join("tests/tools/kas_schema_check.py"))
         .args(files)
         .output()
@@ -78,13 +78,13 @@ fn kas_check(files: &[PathBuf]) -> std::process::Output {
 
 #[test]
 fn kas_schema_accepts_every_rendered_overlay() {
-    if !tool_available("kas", "kas") {
+    let Some(python) = common::kas_python() else {
         return;
-    }
+    };
     let mut files = files_under(&repo().join("kas/network"), ".yml");
     files.extend(files_under(&repo().join("kas/node"), ".yml"));
     assert_eq!(files.len(), 10, "5 network overlays and 5 node overlays");
-    let out = kas_check(&files);
+    let out = kas_check(&python, &files);
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -96,13 +96,13 @@ fn kas_schema_accepts_every_rendered_overlay() {
 
 #[test]
 fn kas_schema_rejects_an_overlay_without_a_header() {
-    if !tool_available("kas", "kas") {
+    let Some(python) = common::kas_python() else {
         return;
-    }
+    };
     let dir = tempfile::TempDir::new().unwrap();
     let bad = dir.path().join("bad.yml");
     std::fs::write(&bad, "local_conf_header:\n  x: |\n    A = \"1\"\n").unwrap();
-    let out = kas_check(&[bad]);
+    let out = kas_check(&python, &[bad]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("'header' is a required property"));
 }

@@ -11,7 +11,8 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use super::batch::Batch;
 use super::engine::{Command, Engine, Settings, plan_steps};
-use super::plan::{Backend, KasRunner};
+use super::isar::{IsarOptions, KasChoice};
+use super::plan::Backend;
 use super::state;
 use super::tools;
 use crate::event::{self, Event};
@@ -23,13 +24,14 @@ use crate::supervise::Supervisor;
 #[derive(Debug, Args)]
 pub struct BuildArgs {
     /// Only variants with this ID (IDs repeat across machines; combine with --machine).
+    /// Repeat it to build several.
     #[arg(long, value_name = "ID")]
-    pub variant: Option<String>,
+    pub variant: Vec<String>,
     /// Only variants of this machine.
     #[arg(long, value_name = "M")]
     pub machine: Option<String>,
-    /// The build system: isar (kas-container), nixos (nix build) or quick (a Debian test
-    /// image from Debian's packages; qemuamd64 only, needs root).
+    /// The build system: isar (Debian images with ISAR through kas), nixos (nix build) or
+    /// quick (a Debian test image from Debian's packages; qemuamd64 only, needs root).
     #[arg(long, value_enum, default_value = "isar")]
     pub backend: Backend,
     /// Print every command and copy the builds would run, and run nothing.
@@ -38,10 +40,38 @@ pub struct BuildArgs {
     /// How many builds run at once (ISAR builds always run one at a time).
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
-    /// Run `kas build` instead of `kas-container --isar build` (ISAR's host tools installed).
-    #[arg(long)]
+    /// ISAR: how kas runs. auto: kas-container where docker or podman works, else native
+    /// `kas build` (as the build user when n3x runs as root: BitBake refuses root).
+    #[arg(long, value_enum, default_value = "auto", value_name = "HOW")]
+    pub kas: KasChoice,
+    /// ISAR: the same as --kas native.
+    #[arg(long, conflicts_with = "kas")]
     pub native_kas: bool,
-    /// The k3s binary to put into quick images (otherwise downloaded when online).
+    /// ISAR: a source mirror for builds without internet access: a directory with a copy of
+    /// ISAR (isar.git/ or isar*.bundle, handed to kas) and source files by their download
+    /// name (e.g. k3s-1.35.0+k3s1-amd64, handed to BitBake). Adds kas/opt/offline.yml.
+    #[arg(long, value_name = "DIR", env = "N3X_SOURCE_MIRROR")]
+    pub source_mirror: Option<PathBuf>,
+    /// ISAR: where downloads (DL_DIR), shared state (SSTATE_DIR) and the build tree go;
+    /// default: $XDG_CACHE_HOME/n3x/isar (the build user's ~/.cache/n3x/isar when n3x is root).
+    #[arg(long, value_name = "DIR", env = "N3X_ISAR_CACHE")]
+    pub isar_cache: Option<PathBuf>,
+    /// ISAR: the unprivileged user kas runs as when n3x runs as root (scripts/isar-host.sh
+    /// creates it).
+    #[arg(
+        long,
+        value_name = "USER",
+        env = "N3X_BUILD_USER",
+        default_value = "n3x-build"
+    )]
+    pub build_user: String,
+    /// ISAR: also write the compressed release image (.wic.zst, zstd -19; slow). Without it
+    /// the build skips it (kas/opt/uncompressed.yml): the .wic is what tests and boots use.
+    #[arg(long)]
+    pub compress: bool,
+    /// The k3s binary to put into images instead of the pinned release: quick images install
+    /// it (otherwise it is downloaded when online); ISAR images get it through
+    /// kas/opt/k3s-binary.yml. The tests give the k3s stand-in this way.
     #[arg(long, value_name = "PATH")]
     pub k3s_binary: Option<PathBuf>,
     /// The state directory (logs, records, artifacts, caches); default: $N3X_STATE_DIR,
@@ -88,10 +118,16 @@ pub fn run(p: Profiles, args: &BuildArgs) -> Result<ExitCode, String> {
     let settings = Settings {
         repo,
         state,
-        kas: if args.native_kas {
-            KasRunner::Native
-        } else {
-            KasRunner::Container
+        isar: IsarOptions {
+            kas: if args.native_kas {
+                KasChoice::Native
+            } else {
+                args.kas
+            },
+            source_mirror: args.source_mirror.clone(),
+            cache: args.isar_cache.clone(),
+            build_user: Some(args.build_user.clone()),
+            compress: args.compress,
         },
         k3s_binary: args.k3s_binary.clone(),
         jobs: usize::from(args.jobs),
@@ -117,22 +153,22 @@ pub fn run(p: Profiles, args: &BuildArgs) -> Result<ExitCode, String> {
 
 fn select(p: &Profiles, args: &BuildArgs) -> Result<Vec<Variant>, String> {
     let all = matrix::variants(p);
-    let mut chosen: Vec<Variant> =
-        matrix::select(&all, args.machine.as_deref(), args.variant.as_deref())
-            .into_iter()
-            .cloned()
-            .collect();
+    let mut chosen: Vec<Variant> = matrix::select(&all, args.machine.as_deref(), None)
+        .into_iter()
+        .filter(|v| args.variant.is_empty() || args.variant.contains(&v.id))
+        .cloned()
+        .collect();
     // The quick backend makes qemuamd64 images: a whole-matrix quick build means those.
-    if args.backend == Backend::Quick && args.machine.is_none() && args.variant.is_none() {
+    if args.backend == Backend::Quick && args.machine.is_none() && args.variant.is_empty() {
         chosen.retain(|v| super::quick::MACHINES.contains(&v.machine.as_str()));
     }
     if chosen.is_empty() {
         return Err(format!(
             "no variant matches{}{}\n  fix: `n3x list` shows the variants and machines",
             args.variant
-                .as_deref()
+                .iter()
                 .map(|v| format!(" --variant {v}"))
-                .unwrap_or_default(),
+                .collect::<String>(),
             args.machine
                 .as_deref()
                 .map(|m| format!(" --machine {m}"))
@@ -250,12 +286,12 @@ pub fn history_table(state: &std::path::Path) -> String {
         .unwrap_or(7)
         .max(7);
     let mut out = format!(
-        "{:<20}  {:<width$}  {:<7}  {:<9}  {:>8}  {:>9}\n",
-        "STARTED", "VARIANT", "BACKEND", "OUTCOME", "DURATION", "ARTIFACTS"
+        "{:<20}  {:<width$}  {:<7}  {:<9}  {:>8}  {:>9}  {:>6}\n",
+        "STARTED", "VARIANT", "BACKEND", "OUTCOME", "DURATION", "ARTIFACTS", "SSTATE"
     );
     for r in &records {
         out.push_str(&format!(
-            "{:<20}  {:<width$}  {:<7}  {:<9}  {:>8}  {:>9}\n",
+            "{:<20}  {:<width$}  {:<7}  {:<9}  {:>8}  {:>9}  {:>6}\n",
             r.started,
             r.variant,
             r.backend.name(),
@@ -263,7 +299,11 @@ pub fn history_table(state: &std::path::Path) -> String {
             r.duration_ms
                 .map(|ms| state::human(std::time::Duration::from_millis(ms)))
                 .unwrap_or_else(|| "-".into()),
-            r.artifacts.len()
+            r.artifacts.len(),
+            r.sstate
+                .and_then(|s| s.hit_ratio())
+                .map(|h| format!("{:.0}%", h * 100.0))
+                .unwrap_or_else(|| "-".into())
         ));
     }
     for dir in unreadable {

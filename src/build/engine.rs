@@ -9,7 +9,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{mpsc, watch};
 
-use super::plan::{self, Backend, KasRunner, Step};
+use super::isar::{self, IsarOptions};
+use super::plan::{self, Backend, Step};
 use super::progress::{BitbakeProgress, BuildProgress, NixProgress};
 use super::quick::{self, K3sSource};
 use super::state::{self, ArtifactRecord, BuildRecord, Outcome, StepRecord};
@@ -29,8 +30,8 @@ pub struct Settings {
     pub repo: PathBuf,
     /// The state directory (logs, records, artifacts, caches).
     pub state: PathBuf,
-    /// How the isar backend runs kas.
-    pub kas: KasRunner,
+    /// The isar backend's options (how kas runs, caches, source mirror).
+    pub isar: IsarOptions,
     /// A k3s binary for quick images.
     pub k3s_binary: Option<PathBuf>,
     /// How many builds may run at once (ISAR builds always run one at a time: they share
@@ -321,13 +322,15 @@ pub fn plan_steps(
     installed: impl Fn(&str) -> bool,
 ) -> Result<Vec<Step>, String> {
     match backend {
-        Backend::Isar => Ok(plan::isar_steps(
+        Backend::Isar => isar::plan(
             p,
             variant,
             &settings.repo,
             &settings.state.join("artifacts/isar"),
-            settings.kas,
-        )),
+            &settings.isar,
+            settings.k3s_binary.as_deref(),
+            &isar::Host::real(&installed),
+        ),
         Backend::Nixos => plan::nixos_steps(
             variant,
             &settings.repo,
@@ -385,6 +388,7 @@ impl Job {
             error: None,
             steps: Vec::new(),
             artifacts: Vec::new(),
+            sstate: None,
         };
         let result = self.steps(&dir, &mut record).await;
         let duration = clock.elapsed();
@@ -444,6 +448,7 @@ impl Job {
                 exit_code: None,
                 signal: None,
                 duration_ms: 0,
+                sstate: None,
             };
             let result = match step {
                 Step::Run { what, argv, cwd } => {
@@ -460,7 +465,16 @@ impl Job {
                     self.announce(index, total, step, None).await;
                     self.quick(task.clone(), record).await
                 }
+                Step::Note { text } => {
+                    self.announce(index, total, step, None).await;
+                    self.publish(BuildUpdate::Line(format!("n3x: {text}")))
+                        .await;
+                    Ok(())
+                }
             };
+            if step_record.sstate.is_some() {
+                record.sstate = step_record.sstate;
+            }
             step_record.duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(0);
             record.steps.push(step_record);
             let _ = record.save(dir);
@@ -566,12 +580,24 @@ impl Job {
             }
         }
         let status = child.wait().await;
-        if let Some(p) = progress.as_ref() {
-            self.publish(BuildUpdate::Progress {
-                line: p.status_line(),
-                fraction: p.fraction(),
-            })
-            .await;
+        let last = progress
+            .as_ref()
+            .map(|p| (p.status_line(), p.fraction(), p.sstate()));
+        drop(progress);
+        if let Some((line, fraction, sstate)) = last {
+            self.publish(BuildUpdate::Progress { line, fraction }).await;
+            step_record.sstate = sstate;
+            if let Some(s) = sstate {
+                self.publish(BuildUpdate::Line(format!(
+                    "n3x: {} from the shared-state cache ({} local, {} from mirrors, {} missed, {} current)",
+                    s.describe(),
+                    s.local,
+                    s.mirrors,
+                    s.missed,
+                    s.current
+                )))
+                .await;
+            }
         }
         step_record.exit_code = status.code;
         step_record.signal = status.signal;
@@ -615,7 +641,7 @@ impl Job {
             }
             // Copy beside the target, then rename: a half-copied artifact never has its name.
             let tmp = to.with_extension("n3x-partial");
-            std::fs::copy(&from, &tmp)
+            isar::sparse::copy_sparse(&from, &tmp)
                 .and_then(|_| std::fs::rename(&tmp, &to))
                 .map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), to.display()))?;
             let sha256 = quick::sha256_file(&to).map_err(|e| e.to_string())?;

@@ -1,11 +1,14 @@
-//! Builds: what each backend runs for a variant ([`plan`], [`quick`]), the engine that runs
+//! Builds: what each backend runs for a variant ([`plan`], [`isar`], [`quick`]), the engine that runs
 //! them under the supervisor ([`engine`]), how far a running build is from BitBake's and Nix's
 //! output ([`progress`]), where builds keep their records, logs and artifacts ([`state`]),
-//! and `n3x build` ([`command`], printing through [`batch`]).
+//! and `n3x build` ([`command`], printing through [`batch`]); the k3s pin the backends share
+//! ([`pins`]).
 
 pub mod batch;
 pub mod command;
 pub mod engine;
+pub mod isar;
+pub mod pins;
 pub mod plan;
 pub mod progress;
 pub mod quick;

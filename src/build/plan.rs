@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::matrix::{self, Variant};
-use crate::profile::Profiles;
 
 /// The build systems a variant can be built with.
 #[derive(
@@ -41,16 +40,6 @@ impl fmt::Display for Backend {
     }
 }
 
-/// How the isar backend runs kas.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum KasRunner {
-    /// `kas-container --isar build` (needs docker or podman).
-    #[default]
-    Container,
-    /// `kas build`, for hosts that have ISAR's build dependencies installed.
-    Native,
-}
-
 /// One thing a build does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "step", rename_all = "lowercase")]
@@ -74,6 +63,11 @@ pub enum Step {
     },
     /// An in-process step of the quick backend.
     Quick(crate::build::quick::Task),
+    /// Something the build tells before it runs (who runs kas, where the caches are).
+    Note {
+        /// The note.
+        text: String,
+    },
 }
 
 impl fmt::Display for Step {
@@ -89,6 +83,7 @@ impl fmt::Display for Step {
                 to.display()
             ),
             Step::Quick(task) => write!(f, "n3x   {task}"),
+            Step::Note { text } => write!(f, "note  {text}"),
         }
     }
 }
@@ -108,41 +103,6 @@ pub fn shell_words(argv: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Where the isar backend finds BitBake's outputs: `<repo>/build/tmp/deploy/images/<machine>/`
-/// (BitBake's MACHINE is the matrix machine name).
-pub fn isar_deploy_dir(repo: &Path, v: &Variant) -> PathBuf {
-    repo.join("build/tmp/deploy/images").join(&v.machine)
-}
-
-/// The isar backend's steps: kas with the variant's overlay chain, then one copy per artifact.
-pub fn isar_steps(
-    p: &Profiles,
-    v: &Variant,
-    repo: &Path,
-    artifacts_dir: &Path,
-    runner: KasRunner,
-) -> Vec<Step> {
-    let argv = match runner {
-        KasRunner::Container => matrix::kas_container_argv(p, v),
-        KasRunner::Native => vec![
-            "kas".into(),
-            "build".into(),
-            matrix::overlay_chain(p, v).join(":"),
-        ],
-    };
-    let deploy = isar_deploy_dir(repo, v);
-    let mut steps = vec![Step::Run {
-        what: format!("build {} with ISAR", v.key()),
-        argv,
-        cwd: repo.to_path_buf(),
-    }];
-    steps.extend(matrix::artifacts(p, v).into_iter().map(|a| Step::Collect {
-        from: deploy.join(&a.isar_name),
-        to: artifacts_dir.join(&a.unique_name),
-    }));
-    steps
 }
 
 /// The flake attribute of a variant's NixOS system:
@@ -189,6 +149,7 @@ pub fn nixos_steps(v: &Variant, repo: &Path, build_dir: &Path) -> Result<Vec<Ste
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::profile::Profiles;
 
     fn shipped() -> Profiles {
         Profiles::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles")).unwrap()
@@ -199,34 +160,6 @@ mod tests {
             .into_iter()
             .find(|v| v.key() == key)
             .unwrap()
-    }
-
-    #[test]
-    fn isar_runs_the_kas_chain_then_copies_every_artifact_to_its_unique_name() {
-        let p = shipped();
-        let v = variant(&p, "server-vlans-server-1@qemuamd64");
-        let steps = isar_steps(
-            &p,
-            &v,
-            Path::new("/repo"),
-            Path::new("/state/artifacts/isar"),
-            KasRunner::Container,
-        );
-        assert_eq!(steps.len(), 4, "one run and three artifacts: {steps:?}");
-        let Step::Run { argv, .. } = &steps[0] else {
-            panic!()
-        };
-        assert_eq!(argv[..3], ["kas-container", "--isar", "build"]);
-        assert!(argv[3].contains("kas/network/vlans.yml"), "{argv:?}");
-        assert_eq!(
-            steps[1].to_string(),
-            "copy  /repo/build/tmp/deploy/images/qemuamd64/n3x-image-server-debian-trixie-qemuamd64.wic -> /state/artifacts/isar/isar-server-vlans-server-1-qemuamd64.wic (and record its sha256)"
-        );
-        let native = isar_steps(&p, &v, Path::new("/r"), Path::new("/a"), KasRunner::Native);
-        let Step::Run { argv, .. } = &native[0] else {
-            panic!()
-        };
-        assert_eq!(argv[..2], ["kas", "build"]);
     }
 
     #[test]

@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::plan::Backend;
+use super::progress::SstateSummary;
 
 /// The state directory for the given environment values (`N3X_STATE_DIR`, `XDG_STATE_HOME`,
 /// `HOME`), or `None` when none is set.
@@ -94,6 +95,9 @@ pub struct StepRecord {
     pub signal: Option<i32>,
     /// How long it took.
     pub duration_ms: u64,
+    /// BitBake's shared-state summary, for a step that ran BitBake.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sstate: Option<SstateSummary>,
 }
 
 /// Everything known about one build, saved as `record.json` in its directory.
@@ -117,6 +121,9 @@ pub struct BuildRecord {
     pub steps: Vec<StepRecord>,
     /// The outputs it collected.
     pub artifacts: Vec<ArtifactRecord>,
+    /// BitBake's shared-state summary (wanted, local, mirrors, missed), for ISAR builds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sstate: Option<SstateSummary>,
 }
 
 impl BuildRecord {
@@ -267,6 +274,7 @@ mod tests {
             error: None,
             steps: vec![],
             artifacts: vec![],
+            sstate: None,
         };
         for r in [
             record("b", "2026-01-02T00:00:00Z", Outcome::Succeeded, 2000),

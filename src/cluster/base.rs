@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::build::engine::{BuildUpdate, Command, Engine, Settings};
-use crate::build::plan::{Backend, KasRunner};
+use crate::build::plan::Backend;
 use crate::build::quick::{self, K3sSource, Manifest, archive, task};
 use crate::build::state::Outcome;
 use crate::event::{self, Event};
@@ -80,7 +80,7 @@ pub async fn ensure(
         Settings {
             repo: repo.to_path_buf(),
             state: state.to_path_buf(),
-            kas: KasRunner::Container,
+            isar: crate::build::isar::IsarOptions::default(),
             k3s_binary,
             jobs: 1,
             size: (40, 160),

@@ -89,6 +89,9 @@ pub struct ClusterFile {
 #[serde(deny_unknown_fields)]
 pub struct K3sSettings {
     pub version: String,
+    /// sha256 of the release's binaries, by Debian architecture (`amd64`, `arm64`).
+    #[serde(default)]
+    pub sha256: K3sChecksums,
     pub cluster_cidr: Ipv4Net,
     pub service_cidr: Ipv4Net,
     pub token: TokenSettings,
@@ -98,6 +101,18 @@ pub struct K3sSettings {
     pub write_kubeconfig_mode: Option<String>,
     #[serde(default)]
     pub extra: ExtraByRole,
+}
+
+/// The sha256 of a k3s release's binaries (its `sha256sum-<arch>.txt`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct K3sChecksums {
+    /// Of the `k3s` asset.
+    #[serde(default)]
+    pub amd64: Option<String>,
+    /// Of the `k3s-arm64` asset.
+    #[serde(default)]
+    pub arm64: Option<String>,
 }
 
 /// Where the join token lives on a node and where it comes from.

@@ -210,6 +210,21 @@ fn check_cluster(c: &mut Checker, p: &Profiles, file: &Path) {
         );
     }
     let k = &cl.k3s;
+    for (arch, sum) in [("amd64", &k.sha256.amd64), ("arm64", &k.sha256.arm64)] {
+        if let Some(sum) = sum
+            && !(sum.len() == 64
+                && sum
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+        {
+            c.report(
+                file,
+                path!["k3s", "sha256", arch],
+                format!("`{sum}` is not a sha256 (64 lowercase hex digits)"),
+                format!("copy the line for the k3s asset from the release's sha256sum-{arch}.txt"),
+            );
+        }
+    }
     if k.cluster_cidr.trunc() != k.cluster_cidr {
         c.report(
             file,

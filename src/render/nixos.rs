@@ -128,6 +128,7 @@ pub fn variants_json(p: &Profiles, note: &str) -> Value {
     json!({
         "_generated": note,
         "k3sVersion": p.cluster.k3s.version,
+        "k3sSha256": p.cluster.k3s.sha256,
         "variants": variants,
     })
 }

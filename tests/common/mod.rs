@@ -156,3 +156,30 @@ pub fn can_boot_vms(what: &str) -> bool {
         &format!("{what} need root, qemu-system-x86, vde2, mmdebstrap, e2fsprogs and rustc"),
     )
 }
+
+/// The Python of the kas 5 venv (scripts/isar-host.sh installs it into the build user's
+/// cache; `N3X_KAS` names its kas), whose kas package has the schema the builds use.
+pub fn kas_python() -> Option<PathBuf> {
+    let kas = std::env::var_os("N3X_KAS").map(PathBuf::from).or_else(|| {
+        let user = n3x::build::isar::host::user(n3x::build::isar::host::DEFAULT_BUILD_USER)?;
+        Some(
+            n3x::build::isar::CacheDirs {
+                root: n3x::build::isar::default_cache(None, Some(&user.home))?,
+            }
+            .kas_venv()
+            .join("bin/kas"),
+        )
+    })?;
+    let python = kas.parent()?.join("python3");
+    if python.is_file() {
+        return Some(python);
+    }
+    assert!(
+        std::env::var_os("N3X_REQUIRE_TOOLS").is_none() && std::env::var_os("CI").is_none(),
+        "no kas {} venv at {}: run scripts/isar-host.sh",
+        n3x::build::isar::KAS_VERSION,
+        python.display()
+    );
+    eprintln!("skipping: no kas venv (scripts/isar-host.sh installs it)");
+    None
+}

@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
-"""Validate kas configuration files against the JSON schema shipped by Debian's kas package.
+"""Validate kas configuration files against the JSON schema of the kas that builds them.
 
 Usage: kas_schema_check.py FILE...  Prints one line per invalid file and exits 1 if any is invalid.
+Run it with the Python of the kas 5 venv (scripts/isar-host.sh): the schema comes from the kas
+package that Python imports.
 """
 import json
 import sys
 
+import os
+
 import jsonschema
+import kas
 import yaml
 
-SCHEMA = "/usr/lib/python3/dist-packages/kas/schema-kas.json"
+SCHEMA = os.path.join(os.path.dirname(kas.__file__), "schema-kas.json")
 
 
 def main(paths):

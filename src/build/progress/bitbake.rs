@@ -190,6 +190,44 @@ pub struct ParseSummary {
     pub errors: u32,
 }
 
+/// `Sstate summary: Wanted W Local L Mirrors M Missed X Current C (…% match, …% complete)`:
+/// how many of the tasks BitBake wanted it could take from the shared-state cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SstateSummary {
+    /// Tasks with a shared-state object BitBake looked for.
+    pub wanted: u32,
+    /// Found in the local SSTATE_DIR.
+    pub local: u32,
+    /// Found on an sstate mirror.
+    pub mirrors: u32,
+    /// Not found: their tasks run.
+    pub missed: u32,
+    /// Already current in the build tree (nothing to restore).
+    pub current: u32,
+}
+
+impl SstateSummary {
+    /// Found locally or on a mirror, of those wanted, `0.0..=1.0` (BitBake's `match`);
+    /// `None` when nothing was wanted.
+    pub fn hit_ratio(&self) -> Option<f64> {
+        (self.wanted > 0)
+            .then(|| (f64::from(self.local + self.mirrors) / f64::from(self.wanted)).min(1.0))
+    }
+
+    /// `sstate 95% (40 of 42)`, or `sstate: nothing wanted`.
+    pub fn describe(&self) -> String {
+        match self.hit_ratio() {
+            Some(r) => format!(
+                "sstate {:.0}% ({} of {})",
+                r * 100.0,
+                self.local + self.mirrors,
+                self.wanted
+            ),
+            None => "sstate: nothing wanted".into(),
+        }
+    }
+}
+
 /// What the UI draws for a BitBake build.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BitbakeSnapshot {
@@ -211,6 +249,8 @@ pub struct BitbakeSnapshot {
     pub summary: Option<TasksSummary>,
     /// The parse summary, once printed.
     pub parse: Option<ParseSummary>,
+    /// The shared-state summary, once printed.
+    pub sstate: Option<SstateSummary>,
     /// `WARNING:` lines (or BitBake's own count from its final summary).
     pub warnings: u32,
     /// `ERROR:` lines (or BitBake's own count from its final summary).
@@ -238,6 +278,7 @@ pub struct BitbakeProgress {
     task_errors: Vec<(String, String, String)>,
     summary: Option<TasksSummary>,
     parse: Option<ParseSummary>,
+    sstate: Option<SstateSummary>,
     warnings: u32,
     errors: u32,
     summary_warnings: Option<u32>,
@@ -274,7 +315,27 @@ impl BitbakeProgress {
 
     /// Feeds one line of BitBake's output.
     pub fn feed(&mut self, raw: &str) -> Fed {
-        let line = clean_line(raw);
+        let cleaned = clean_line(raw);
+        // kas 5 relays every BitBake line through its logger: `<date> <time> - INFO     - NOTE: …`.
+        let (kas, line) = match strip_kas_prefix(&cleaned) {
+            Some((level, rest)) => (Some(level), rest.to_string()),
+            None => (None, cleaned),
+        };
+        // kas's own warnings and errors are not BitBake's: they keep kas's level.
+        if let Some(level @ (LogLevel::Error | LogLevel::Warning)) = kas {
+            if level == LogLevel::Error {
+                self.errors += 1;
+            }
+            let committed = self.commit_footer();
+            return Fed {
+                changed: committed,
+                log: Some(LogLine {
+                    level,
+                    origin: Some("kas".into()),
+                    text: line,
+                }),
+            };
+        }
         let text = line.trim_start();
 
         if let Some(changed) = self.footer(text) {
@@ -387,6 +448,11 @@ impl BitbakeProgress {
         self.summary
     }
 
+    /// The shared-state summary, once printed.
+    pub fn sstate(&self) -> Option<SstateSummary> {
+        self.sstate
+    }
+
     /// Real tasks: started, done, total.
     pub fn tasks(&self) -> TaskCount {
         let running = self.running.iter().filter(|t| !t.is_setscene()).count() as u32;
@@ -423,6 +489,7 @@ impl BitbakeProgress {
             setscene_failed: self.setscene_failed,
             summary: self.summary,
             parse: self.parse,
+            sstate: self.sstate,
             warnings: self.summary_warnings.unwrap_or(self.warnings),
             errors: self.summary_errors.unwrap_or(self.errors),
             fraction: self.fraction(),
@@ -492,6 +559,11 @@ impl BitbakeProgress {
                     parts.push(self.phase.label().to_string());
                 }
             }
+        }
+        if let Some(sstate) = self.sstate
+            && matches!(self.phase, Phase::Running | Phase::Finished)
+        {
+            parts.push(sstate.describe());
         }
         let warnings = self.summary_warnings.unwrap_or(self.warnings);
         if self.phase == Phase::Finished && warnings > 0 {
@@ -912,8 +984,24 @@ impl BitbakeProgress {
             self.set_phase(Phase::LoadingCache, Some(100));
             return Some((true, true));
         }
-        if text.starts_with("Sstate summary:") {
-            return Some((self.set_phase(Phase::CheckingSstate, None), true));
+        // `Initialising tasks...Sstate summary: …`: BitBake prints the summary before the
+        // progress line's `done.`, so it can start mid-line.
+        if let Some(at) = text.find("Sstate summary: ") {
+            let n = numbers(&text[at..]);
+            if n.len() >= 5 {
+                self.sstate = Some(SstateSummary {
+                    wanted: n[0],
+                    local: n[1],
+                    mirrors: n[2],
+                    missed: n[3],
+                    current: n[4],
+                });
+            }
+            self.set_phase(Phase::CheckingSstate, None);
+            return Some((true, true));
+        }
+        if text == "done." {
+            return Some((false, false));
         }
         None
     }
@@ -1047,6 +1135,35 @@ fn plural(n: u32, what: &str) -> String {
     } else {
         format!("{n} {what}s")
     }
+}
+
+/// kas's log prefix, `2026-01-10 09:12:01 - INFO     - `: the level it names and the rest.
+fn strip_kas_prefix(line: &str) -> Option<(LogLevel, &str)> {
+    let b = line.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let stamp = digits(0..4)
+        && b.get(4) == Some(&b'-')
+        && digits(5..7)
+        && b.get(7) == Some(&b'-')
+        && digits(8..10)
+        && b.get(10) == Some(&b' ')
+        && digits(11..13)
+        && digits(14..16)
+        && digits(17..19);
+    if !stamp {
+        return None;
+    }
+    let rest = line.get(19..)?.strip_prefix(" - ")?;
+    let (level, message) = rest.split_once(" - ")?;
+    let level = match level.trim_end() {
+        "ERROR" | "CRITICAL" => LogLevel::Error,
+        "WARNING" => LogLevel::Warning,
+        "INFO" => LogLevel::Info,
+        "DEBUG" => LogLevel::Output,
+        _ => return None,
+    };
+    Some((level, message))
 }
 
 /// kas's own log lines: `2026-01-10 09:12:01 - ERROR    - message`.

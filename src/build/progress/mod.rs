@@ -9,7 +9,7 @@
 pub mod bitbake;
 pub mod nix;
 
-pub use bitbake::{BitbakeProgress, BitbakeSnapshot};
+pub use bitbake::{BitbakeProgress, BitbakeSnapshot, SstateSummary};
 pub use nix::{NixProgress, NixSnapshot};
 
 /// How important a line for the log pane is.
@@ -64,6 +64,10 @@ pub trait BuildProgress {
     fn fraction(&self) -> Option<f64>;
     /// A one-line summary for a status bar.
     fn status_line(&self) -> String;
+    /// BitBake's shared-state summary, for builds that print one.
+    fn sstate(&self) -> Option<SstateSummary> {
+        None
+    }
 }
 
 impl BuildProgress for BitbakeProgress {
@@ -75,6 +79,9 @@ impl BuildProgress for BitbakeProgress {
     }
     fn status_line(&self) -> String {
         self.snapshot().line
+    }
+    fn sstate(&self) -> Option<SstateSummary> {
+        BitbakeProgress::sstate(self)
     }
 }
 
