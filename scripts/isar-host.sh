@@ -4,7 +4,8 @@
 #   - ISAR's host packages (Debian bookworm or newer) and the en_US.UTF-8 locale kas insists on;
 #   - the unprivileged build user BitBake runs as (BitBake refuses root): passwordless sudo
 #     (ISAR's rootfs steps use sudo) and the sbuild group (ISAR builds packages with sbuild);
-#   - kas 5.x from PyPI in a venv in that user's cache directory, where n3x looks for it.
+#   - kas 5.x from PyPI in a venv in that user's cache directory, where n3x looks for it;
+#   - git's trust in this checkout for that user (kas runs git in it; another user owns it).
 #
 # Usage: scripts/isar-host.sh [USER]      (default user: n3x-build, or $N3X_BUILD_USER)
 # Prints the cache directory (DL_DIR, SSTATE_DIR, the build tree, the kas venv) at the end.
@@ -51,6 +52,12 @@ if [ ! -f "$SUDOERS" ]; then
   chmod 0440 "$SUDOERS.tmp"
   visudo -cqf "$SUDOERS.tmp"
   mv "$SUDOERS.tmp" "$SUDOERS"
+fi
+
+# kas runs git without a home directory, so only the system configuration can say it.
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+if ! git config --file /etc/gitconfig --get-all safe.directory 2>/dev/null | grep -qxF -e "$REPO" -e '*'; then
+  git config --file /etc/gitconfig --add safe.directory "$REPO"
 fi
 
 HOME_DIR=$(getent passwd "$BUILD_USER" | cut -d: -f6)

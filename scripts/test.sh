@@ -4,12 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests drive: Nix's evaluator and kas's JSON schema validate the kas/ and
-# nixos/ trees, pip brings BitBake's parser (below); cpio and tar read back the archives of quick
-# images; mmdebstrap, e2fsprogs and xz-utils build them; QEMU and vde2 boot them; tmux is the
-# throughput reference of the supervisor benchmark; xmllint (libxml2-utils) checks the JUnit of
-# `n3x test` against the JUnit schema.
-PACKAGES=(nix-bin kas python3-jsonschema python3-yaml python3-pip cpio tar mmdebstrap e2fsprogs
+# Debian packages the tests drive: Nix's evaluator validates the nixos/ tree, pip brings
+# BitBake's parser (below); cpio and tar read back the archives of quick images; mmdebstrap,
+# e2fsprogs and xz-utils build them; QEMU and vde2 boot them; tmux is the throughput reference of
+# the supervisor benchmark; xmllint (libxml2-utils) checks the JUnit of `n3x test` against the
+# JUnit schema. ISAR's host packages come with scripts/isar-host.sh (below).
+PACKAGES=(nix-bin python3-jsonschema python3-yaml python3-pip cpio tar mmdebstrap e2fsprogs
   xz-utils qemu-system-x86 vde2 tmux libxml2-utils)
 
 missing=()
@@ -33,6 +33,16 @@ if [ ! -d "$N3X_BITBAKE_PYTHONPATH/bb/parse" ]; then
   echo "==> installing BitBake's parser (PyPI bitbake-setup 2.19.0) into $N3X_BITBAKE_PYTHONPATH"
   python3 -m pip install --quiet --disable-pip-version-check --target "$N3X_BITBAKE_PYTHONPATH" \
     bitbake-setup==2.19.0
+fi
+
+# Real ISAR builds (tests/isar.rs builds the images the ISAR cluster tests boot, natively and
+# offline from ../shared/vendor's ISAR bundle): ISAR's host packages, the en_US.UTF-8 locale,
+# the build user n3x-build (BitBake refuses root), kas 5.5 in a venv, git's trust in this
+# checkout. Downloads, shared state and the build tree stay in ~n3x-build/.cache/n3x/isar, so a
+# second run on the same machine is warm. kas's schema checks (backend_trees, validators) use
+# the same venv.
+if [ "$(id -u)" -eq 0 ]; then
+  ./scripts/isar-host.sh
 fi
 
 if ! command -v cargo >/dev/null; then

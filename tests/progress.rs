@@ -161,7 +161,7 @@ fn bitbake_success_counts_and_running_set_along_the_way() {
     assert_eq!(s.fraction, Some(1.0));
     assert_eq!(
         s.line,
-        "all succeeded · attempted 24 tasks, 9 didn't need rerun · 1 warning"
+        "all succeeded · attempted 24 tasks, 9 didn't need rerun · sstate 67% (4 of 6) · 1 warning"
     );
 }
 
@@ -242,7 +242,7 @@ fn bitbake_failure_details() {
     assert_eq!(s.fraction, Some(16.0 / 24.0));
     assert_eq!(
         s.line,
-        "1 failed: k3s-server do_dpkg_build · attempted 16 tasks, 8 didn't need rerun · 2 warnings"
+        "1 failed: k3s-server do_dpkg_build · attempted 16 tasks, 8 didn't need rerun · sstate 67% (4 of 6) · 2 warnings"
     );
 }
 
@@ -642,4 +642,103 @@ fn both_parsers_behind_one_trait() {
         assert_eq!(p.fraction(), Some(1.0));
         assert!(!p.status_line().is_empty());
     }
+}
+
+// A real run: kas 5.5 building server-simple-server-1 natively on this machine, which failed
+// in sbuild-chroot's package download (trimmed: the log data is cut to its first 8 and last 14
+// lines). kas prefixes every BitBake line with its own log format, relays BitBake's errors at
+// its ERROR level, prints `Sstate summary` in the middle of `Initialising tasks...`, strips the
+// indentation of the failed-task summary, and repeats BitBake's errors without a prefix.
+
+#[test]
+fn bitbake_real_kas5_run_counts_tasks_sstate_and_one_failure_with_its_log() {
+    let text = fixture("bitbake/kas5-offline-fail.log");
+    let mut lines = text.lines();
+    let mut p = BitbakeProgress::new();
+
+    let logs = feed_until(&mut p, &mut lines, "Using /work/wt/isar as root");
+    assert!(
+        logs.iter()
+            .any(|l| l.level == LogLevel::Warning && l.text.starts_with("The semantics of")),
+        "kas's own warning keeps its level: {logs:?}"
+    );
+    feed_until(&mut p, &mut lines, "Parsing of 91 .bb files complete");
+    let parse = p.snapshot().parse.unwrap();
+    assert_eq!((parse.files, parse.targets, parse.skipped), (91, 97, 18));
+    feed_until(&mut p, &mut lines, "Sstate summary:");
+    let sstate = p
+        .snapshot()
+        .sstate
+        .expect("the summary in the middle of a line");
+    assert_eq!(
+        (sstate.wanted, sstate.local, sstate.mirrors, sstate.missed),
+        (10, 0, 0, 10)
+    );
+    assert_eq!(sstate.hit_ratio(), Some(0.0));
+    feed_until(&mut p, &mut lines, "NOTE: Executing Tasks");
+    assert_eq!(p.snapshot().phase, Phase::Running);
+    feed_until(&mut p, &mut lines, "task do_check_k3s_checksum: Started");
+    let s = p.snapshot();
+    assert_eq!(s.tasks.total, Some(103));
+    assert_eq!(s.tasks.started, 13);
+    assert_eq!(
+        running_names_bb(&s),
+        [
+            "k3s-server do_check_k3s_checksum",
+            "sshd-regen-keys do_fetch"
+        ]
+    );
+    assert!(s.line.starts_with("task "), "{}", s.line);
+    assert!(
+        !s.line.contains("sstate"),
+        "only the final line says it: {}",
+        s.line
+    );
+
+    let logs = feed_rest(&mut p, &mut lines);
+    let s = p.snapshot();
+    assert_eq!(s.phase, Phase::Finished);
+    assert_eq!(
+        s.summary,
+        Some(TasksSummary {
+            attempted: 76,
+            not_rerun: 0,
+            failed: 1
+        })
+    );
+    assert_eq!(
+        s.failed.len(),
+        1,
+        "kas's repetition adds no failure: {:?}",
+        s.failed
+    );
+    let f = &s.failed[0];
+    assert_eq!(f.name(), "sbuild-chroot-target do_rootfs_install");
+    assert_eq!(f.exit_code, Some(1));
+    assert!(
+        f.log_file
+            .as_deref()
+            .unwrap()
+            .ends_with("temp/log.do_rootfs_install.29780")
+    );
+    assert!(f.message.as_deref().unwrap().starts_with("ExecutionError("));
+    assert_eq!(f.log_tail.len(), 22);
+    assert!(
+        f.log_tail
+            .iter()
+            .any(|l| l == "E: Some files failed to download")
+    );
+    assert_eq!(s.errors, 1, "BitBake's own count");
+    assert!(s.running.is_empty());
+    assert_eq!(
+        s.line,
+        "1 failed: sbuild-chroot-target do_rootfs_install · attempted 76 tasks, 0 didn't need rerun · sstate 0% (0 of 10)"
+    );
+    // kas's closing error is shown as an error, and so is its repetition of BitBake's.
+    assert!(logs.iter().any(|l| l.level == LogLevel::Error
+        && l.origin.as_deref() == Some("kas")
+        && l.text.ends_with("failed with error 1")));
+    assert!(logs.iter().any(|l| l.level == LogLevel::Error
+        && l.origin.is_none()
+        && l.text.starts_with("ERROR: Task (")));
 }

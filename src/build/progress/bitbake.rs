@@ -287,6 +287,8 @@ pub struct BitbakeProgress {
     in_log_data: bool,
     /// After `Summary: N tasks failed:`: indented lines are task ids.
     in_failed_summary: bool,
+    /// After kas's `Command "…" failed:`: its unprefixed repetition of BitBake's errors.
+    kas_echo: bool,
     /// The running set of the previous footer redraw (keeps start order numbers stable).
     footer_previous: Vec<RunningTask>,
     /// A footer redraw being collected.
@@ -316,15 +318,27 @@ impl BitbakeProgress {
     /// Feeds one line of BitBake's output.
     pub fn feed(&mut self, raw: &str) -> Fed {
         let cleaned = clean_line(raw);
-        // kas 5 relays every BitBake line through its logger: `<date> <time> - INFO     - NOTE: …`.
+        // kas 5 relays every BitBake line through its logger: `<date> <time> - INFO     - NOTE: …`
+        // (BitBake's errors and warnings at kas's ERROR and WARNING levels).
         let (kas, line) = match strip_kas_prefix(&cleaned) {
             Some((level, rest)) => (Some(level), rest.to_string()),
             None => (None, cleaned),
         };
-        // kas's own warnings and errors are not BitBake's: they keep kas's level.
-        if let Some(level @ (LogLevel::Error | LogLevel::Warning)) = kas {
+        match kas {
+            // After kas's `Command "…bitbake …" failed:` it repeats BitBake's errors without
+            // its prefix: shown, not counted again.
+            None if self.kas_echo => return fed(false, LogLevel::Error, &line),
+            Some(_) => self.kas_echo = false,
+            None => {}
+        }
+        // kas's own warnings and errors (not BitBake's, relayed) keep kas's level.
+        if let Some(level @ (LogLevel::Error | LogLevel::Warning)) = kas
+            && !line.starts_with("ERROR: ")
+            && !line.starts_with("WARNING: ")
+        {
             if level == LogLevel::Error {
                 self.errors += 1;
+                self.kas_echo = line.starts_with("Command \"") && line.ends_with("failed:");
             }
             let committed = self.commit_footer();
             return Fed {
@@ -368,7 +382,8 @@ impl BitbakeProgress {
             self.in_log_data = false;
         }
         if self.in_failed_summary {
-            if line.starts_with("  ") && !text.is_empty() {
+            // Indented by BitBake; kas's logger strips the indentation.
+            if (line.starts_with("  ") || text.contains(":do_")) && !text.is_empty() {
                 self.failed_summary_entry(text);
                 return fed(true, LogLevel::Info, line);
             }
@@ -561,7 +576,7 @@ impl BitbakeProgress {
             }
         }
         if let Some(sstate) = self.sstate
-            && matches!(self.phase, Phase::Running | Phase::Finished)
+            && self.phase == Phase::Finished
         {
             parts.push(sstate.describe());
         }
@@ -934,6 +949,22 @@ impl BitbakeProgress {
 
     /// Parse, cache and preparation progress. `Some((changed, show_in_log))` when recognised.
     fn phase_line(&mut self, text: &str) -> Option<(bool, bool)> {
+        // `Initialising tasks...Sstate summary: …`: BitBake prints the summary before the
+        // progress line's `done.`, so it can start mid-line.
+        if let Some(at) = text.find("Sstate summary: ") {
+            let n = numbers(&text[at..]);
+            if n.len() >= 5 {
+                self.sstate = Some(SstateSummary {
+                    wanted: n[0],
+                    local: n[1],
+                    mirrors: n[2],
+                    missed: n[3],
+                    current: n[4],
+                });
+            }
+            self.set_phase(Phase::CheckingSstate, None);
+            return Some((true, true));
+        }
         const PHASES: [(&str, Phase); 4] = [
             ("Loading cache", Phase::LoadingCache),
             ("Parsing recipes", Phase::Parsing),
@@ -982,22 +1013,6 @@ impl BitbakeProgress {
         }
         if text.starts_with("Loaded ") && text.contains("entries from dependency cache") {
             self.set_phase(Phase::LoadingCache, Some(100));
-            return Some((true, true));
-        }
-        // `Initialising tasks...Sstate summary: …`: BitBake prints the summary before the
-        // progress line's `done.`, so it can start mid-line.
-        if let Some(at) = text.find("Sstate summary: ") {
-            let n = numbers(&text[at..]);
-            if n.len() >= 5 {
-                self.sstate = Some(SstateSummary {
-                    wanted: n[0],
-                    local: n[1],
-                    mirrors: n[2],
-                    missed: n[3],
-                    current: n[4],
-                });
-            }
-            self.set_phase(Phase::CheckingSstate, None);
             return Some((true, true));
         }
         if text == "done." {
