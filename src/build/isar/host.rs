@@ -242,6 +242,44 @@ pub fn check_build_user(user_name: &str, repo: &Path) -> Result<User, HostError>
     Ok(user)
 }
 
+/// Why this host cannot run programs of the architecture `arch` (`aarch64`), which a cross
+/// build's image steps need (binfmt_misc with qemu-user-static), or `None` when it can.
+/// `binfmt` is the binfmt_misc directory (`/proc/sys/fs/binfmt_misc`).
+pub fn foreign_arch_missing(arch: &str, binfmt: &Path) -> Option<String> {
+    let fix = format!(
+        "fix: apt-get install qemu-user-static binfmt-support, then as root: mount -t binfmt_misc binfmt_misc {} && update-binfmts --enable qemu-{arch}",
+        binfmt.display()
+    );
+    if !binfmt.join("status").exists() {
+        return Some(format!(
+            "a {arch} image needs {arch} programs to run on this {} host, and binfmt_misc is not mounted at {}\n  {fix}",
+            std::env::consts::ARCH,
+            binfmt.display()
+        ));
+    }
+    match std::fs::read_to_string(binfmt.join(format!("qemu-{arch}"))) {
+        Ok(entry) if entry.starts_with("enabled") && entry.contains("flags: ") => {
+            let flags = entry
+                .lines()
+                .find_map(|l| l.strip_prefix("flags: "))
+                .unwrap_or("");
+            // F: the interpreter is opened when registered, so it works inside chroots.
+            (!flags.contains('F')).then(|| {
+                format!(
+                    "qemu-{arch} is registered with binfmt_misc without the F flag, so it cannot run inside ISAR's chroots\n  fix: apt-get install qemu-user-static (its registration has F), then update-binfmts --enable qemu-{arch}"
+                )
+            })
+        }
+        Ok(_) => Some(format!(
+            "qemu-{arch} is registered with binfmt_misc but disabled\n  fix: update-binfmts --enable qemu-{arch}"
+        )),
+        Err(_) => Some(format!(
+            "a {arch} image needs {arch} programs to run on this {} host, and no qemu-{arch} is registered with binfmt_misc\n  {fix}",
+            std::env::consts::ARCH
+        )),
+    }
+}
+
 /// Whether kas-container can run here: kas-container is installed and a container engine
 /// answers (podman, which needs no daemon, or a docker daemon whose socket accepts a
 /// connection). A docker client without a running daemon does not count.
@@ -307,6 +345,44 @@ mod tests {
         ] {
             assert!(e.contains(command), "{command}: {e}");
         }
+    }
+
+    #[test]
+    fn a_foreign_architecture_needs_binfmt_with_qemu_registered() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = foreign_arch_missing("aarch64", dir.path()).unwrap();
+        assert!(e.contains("binfmt_misc is not mounted"), "{e}");
+        assert!(e.contains("update-binfmts --enable qemu-aarch64"), "{e}");
+        std::fs::write(dir.path().join("status"), "enabled\n").unwrap();
+        let e = foreign_arch_missing("aarch64", dir.path()).unwrap();
+        assert!(e.contains("no qemu-aarch64 is registered"), "{e}");
+        let entry = dir.path().join("qemu-aarch64");
+        std::fs::write(
+            &entry,
+            "disabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: PF\n",
+        )
+        .unwrap();
+        assert!(
+            foreign_arch_missing("aarch64", dir.path())
+                .unwrap()
+                .contains("disabled")
+        );
+        std::fs::write(
+            &entry,
+            "enabled\ninterpreter /usr/bin/qemu-aarch64\nflags: \n",
+        )
+        .unwrap();
+        assert!(
+            foreign_arch_missing("aarch64", dir.path())
+                .unwrap()
+                .contains("without the F flag")
+        );
+        std::fs::write(
+            &entry,
+            "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: PF\n",
+        )
+        .unwrap();
+        assert_eq!(foreign_arch_missing("aarch64", dir.path()), None);
     }
 
     #[test]

@@ -143,6 +143,8 @@ pub struct Host<'a> {
     pub cache_env: (Option<PathBuf>, Option<PathBuf>),
     /// `$N3X_KAS`: the kas program to run, when set.
     pub kas_program: Option<PathBuf>,
+    /// Why programs of an architecture cannot run here (see [`host::foreign_arch_missing`]).
+    pub foreign_arch: &'a dyn Fn(&str) -> Option<String>,
 }
 
 impl Host<'_> {
@@ -161,6 +163,9 @@ impl Host<'_> {
             container_engine: host::container_engine_works(installed),
             cache_env: (var("XDG_CACHE_HOME"), var("HOME")),
             kas_program: var("N3X_KAS"),
+            foreign_arch: &|arch| {
+                host::foreign_arch_missing(arch, Path::new("/proc/sys/fs/binfmt_misc"))
+            },
         }
     }
 }
@@ -239,6 +244,14 @@ pub fn setup(
     } else {
         Runner::Native { user: None }
     };
+    // A foreign target's image steps run its programs through QEMU user emulation.
+    if let Some(arch) = p.machines.get(&variant.machine).map(|m| m.arch.as_str())
+        && arch != std::env::consts::ARCH
+        && matches!(runner, Runner::Native { .. })
+        && let Some(why) = (host.foreign_arch)(arch)
+    {
+        return Err(why);
+    }
     let cache_root = match (&options.cache, &runner) {
         (Some(dir), _) => dir.clone(),
         (None, Runner::Native { user: Some(u) }) => default_cache(None, Some(&u.home))
@@ -503,4 +516,268 @@ pub fn plan(
         options,
         k3s.as_ref(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> Profiles {
+        Profiles::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles")).unwrap()
+    }
+
+    fn variant(p: &Profiles, key: &str) -> Variant {
+        matrix::variants(p)
+            .into_iter()
+            .find(|v| v.key() == key)
+            .unwrap()
+    }
+
+    fn builder(_: &str, _: &Path) -> Result<User, HostError> {
+        Ok(User {
+            name: "n3x-build".into(),
+            uid: 1001,
+            gid: 1001,
+            home: "/home/n3x-build".into(),
+        })
+    }
+
+    /// A root host without a container engine, offline, kas in the build user's venv.
+    fn offline_root() -> Host<'static> {
+        Host {
+            euid: 0,
+            installed: &|_| true,
+            online: &|| false,
+            build_user: &builder,
+            container_engine: false,
+            cache_env: (None, Some("/root".into())),
+            kas_program: Some("/opt/kas/bin/kas".into()),
+            foreign_arch: &|_| None,
+        }
+    }
+
+    fn run_argv(steps: &[Step]) -> Vec<String> {
+        steps
+            .iter()
+            .find_map(|s| match s {
+                Step::Run { what, argv, .. } if what.contains("with ISAR") => Some(argv.clone()),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn without_network_or_mirror_the_build_names_the_missing_source_and_the_flag() {
+        let p = shipped();
+        let v = variant(&p, "base@qemuamd64");
+        let nowhere = IsarOptions {
+            cache: Some("/nonexistent/cache".into()),
+            ..IsarOptions::default()
+        };
+        let e = setup(
+            &p,
+            &v,
+            Path::new("/repo"),
+            &nowhere,
+            None,
+            &offline_root(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "ISAR (https://github.com/ilbers/isar.git) cannot be fetched: there is no network and no source mirror with a copy of it; pass --source-mirror DIR (or set N3X_SOURCE_MIRROR) with isar.git or isar*.bundle in it"
+        );
+    }
+
+    #[test]
+    fn an_offline_k3s_image_needs_k3s_in_the_mirror_or_a_binary() {
+        let p = shipped();
+        let v = variant(&p, "server-simple-server-1@qemuamd64");
+        let mirror = tempfile::tempdir().unwrap();
+        std::fs::write(mirror.path().join("isar-b90b722f.bundle"), "").unwrap();
+        let options = IsarOptions {
+            source_mirror: Some(mirror.path().to_path_buf()),
+            cache: Some("/nonexistent/cache".into()),
+            ..IsarOptions::default()
+        };
+        let e = setup(&p, &v, Path::new("/repo"), &options, None, &offline_root()).unwrap_err();
+        assert!(
+            e.starts_with("k3s v1.35.0+k3s1 (k3s-1.35.0+k3s1-amd64) cannot be fetched: the build is offline and the source mirror"),
+            "{e}"
+        );
+        assert!(e.ends_with("or pass --k3s-binary PATH"), "{e}");
+        std::fs::write(mirror.path().join("k3s-1.35.0+k3s1-amd64"), "").unwrap();
+        let s = setup(&p, &v, Path::new("/repo"), &options, None, &offline_root()).unwrap();
+        assert!(s.offline);
+        let bin = mirror.path().join("my-k3s");
+        std::fs::write(&bin, "k3s").unwrap();
+        std::fs::remove_file(mirror.path().join("k3s-1.35.0+k3s1-amd64")).unwrap();
+        let steps = plan(
+            &p,
+            &v,
+            Path::new("/repo"),
+            Path::new("/a"),
+            &options,
+            Some(&bin),
+            &offline_root(),
+        )
+        .unwrap();
+        let argv = run_argv(&steps);
+        assert!(argv.contains(&"N3X_K3S_BINARY_DIR=/nonexistent/cache/k3s-binary".to_string()));
+        assert!(
+            argv.last()
+                .unwrap()
+                .ends_with(":/repo/kas/opt/k3s-binary.yml"),
+            "{argv:?}"
+        );
+        assert!(
+            steps.iter().any(|s| s
+                .to_string()
+                .ends_with("/my-k3s /nonexistent/cache/k3s-binary/k3s-1.35.0+k3s1-amd64-local")),
+            "{steps:?}"
+        );
+    }
+
+    #[test]
+    fn as_root_kas_runs_natively_as_the_build_user_with_its_caches() {
+        let p = shipped();
+        let v = variant(&p, "agent@qemuamd64");
+        let mirror = tempfile::tempdir().unwrap();
+        std::fs::create_dir(mirror.path().join("isar.git")).unwrap();
+        std::fs::write(mirror.path().join("k3s-1.35.0+k3s1-amd64"), "").unwrap();
+        let options = IsarOptions {
+            source_mirror: Some(mirror.path().to_path_buf()),
+            ..IsarOptions::default()
+        };
+        let steps = plan(
+            &p,
+            &v,
+            Path::new("/repo"),
+            Path::new("/a"),
+            &options,
+            None,
+            &offline_root(),
+        )
+        .unwrap();
+        let cache = "/home/n3x-build/.cache/n3x/isar";
+        assert_eq!(
+            steps[0].to_string(),
+            format!(
+                "note  kas /opt/kas/bin/kas as n3x-build; downloads {cache}/downloads; sstate {cache}/sstate; build tree {cache}/work/build; source mirror {}",
+                mirror.path().display()
+            )
+        );
+        assert_eq!(
+            steps[1].to_string(),
+            format!(
+                "run   (in /repo) install -d -o n3x-build -g 1001 {cache} {cache}/downloads {cache}/sstate {cache}/work"
+            )
+        );
+        let argv = run_argv(&steps);
+        assert_eq!(argv[..6], ["sudo", "-u", "n3x-build", "-H", "--", "env"]);
+        assert!(argv.contains(&format!("DL_DIR={cache}/downloads")));
+        assert!(argv.contains(&format!("SSTATE_DIR={cache}/sstate")));
+        assert!(argv.contains(&format!(
+            "KAS_PREMIRRORS=https://github\\.com/ilbers/isar\\.git {}/isar.git",
+            mirror.path().display()
+        )));
+        let chain = argv.last().unwrap();
+        assert!(chain.starts_with("/repo/kas/base.yml:"), "{chain}");
+        if std::env::consts::ARCH == "x86_64" {
+            assert!(chain.contains("/repo/kas/opt/native-build.yml"), "{chain}");
+        }
+        assert!(
+            chain.ends_with(":/repo/kas/opt/offline.yml:/repo/kas/opt/uncompressed.yml"),
+            "{chain}"
+        );
+        assert!(steps.last().unwrap().to_string().contains(&format!(
+            "copy  {cache}/work/build/tmp/deploy/images/qemuamd64/n3x-image-agent-debian-trixie-qemuamd64-initrd.img -> /a/isar-agent-qemuamd64-initrd.img"
+        )));
+        // --compress keeps the .wic.zst.
+        let compress = IsarOptions {
+            compress: true,
+            ..options
+        };
+        let argv = run_argv(
+            &plan(
+                &p,
+                &v,
+                Path::new("/repo"),
+                Path::new("/a"),
+                &compress,
+                None,
+                &offline_root(),
+            )
+            .unwrap(),
+        );
+        assert!(!argv.last().unwrap().contains("uncompressed"), "{argv:?}");
+    }
+
+    #[test]
+    fn kas_container_only_where_an_engine_answers() {
+        let p = shipped();
+        let v = variant(&p, "base@qemuamd64");
+        let online = Host {
+            online: &|| true,
+            container_engine: true,
+            ..offline_root()
+        };
+        let argv = run_argv(
+            &plan(
+                &p,
+                &v,
+                Path::new("/repo"),
+                Path::new("/a"),
+                &IsarOptions::default(),
+                None,
+                &online,
+            )
+            .unwrap(),
+        );
+        assert_eq!(argv[0], "env");
+        assert!(argv.contains(&"kas-container".to_string()), "{argv:?}");
+        assert!(
+            argv.last().unwrap().starts_with("kas/base.yml:"),
+            "relative for the container"
+        );
+        let no_engine = Host {
+            container_engine: false,
+            ..online
+        };
+        let argv = run_argv(
+            &plan(
+                &p,
+                &v,
+                Path::new("/repo"),
+                Path::new("/a"),
+                &IsarOptions::default(),
+                None,
+                &no_engine,
+            )
+            .unwrap(),
+        );
+        assert_eq!(argv[0], "sudo");
+    }
+
+    #[test]
+    fn a_foreign_target_says_what_the_host_lacks() {
+        let p = shipped();
+        let v = variant(&p, "base@qemuarm64");
+        let host = Host {
+            online: &|| true,
+            foreign_arch: &|arch| Some(format!("no qemu-{arch}")),
+            ..offline_root()
+        };
+        let e = setup(
+            &p,
+            &v,
+            Path::new("/repo"),
+            &IsarOptions::default(),
+            None,
+            &host,
+        );
+        if std::env::consts::ARCH == "x86_64" {
+            assert_eq!(e.unwrap_err(), "no qemu-aarch64");
+        }
+    }
 }
