@@ -256,10 +256,14 @@ fn check_image(variant: &str, image: &Path, standin_sha: &str) {
     );
 
     let root = Mounted::new(image, &parts[1]);
-    // Mounted by PARTUUID, so a virtio disk boots as well as an IDE one.
+    // Mounted by UUID (wic's --use-uuid), so a virtio disk boots as well as an IDE one.
     let fstab = root.read("/etc/fstab");
     assert!(!fstab.contains("/dev/sd"), "{variant}: {fstab}");
-    assert!(fstab.contains("PARTUUID="), "{variant}: {fstab}");
+    let root_line = fstab
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("/"))
+        .unwrap_or_else(|| panic!("{variant}: no / in {fstab}"));
+    assert!(root_line.starts_with("UUID="), "{variant}: {root_line}");
 
     let role = if variant == "agent" {
         "agent"
