@@ -215,3 +215,20 @@ pub fn nix_attr_name(s: &str) -> String {
         format!("\"{s}\"")
     }
 }
+
+/// Helpers for the unit tests of modules that plan builds of the shipped matrix.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Variant, variants};
+    use crate::profile::Profiles;
+
+    /// The shipped profiles.
+    pub fn shipped() -> Profiles {
+        Profiles::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles")).unwrap()
+    }
+
+    /// The shipped variant with this key (`<id>@<machine>`).
+    pub fn variant(p: &Profiles, key: &str) -> Variant {
+        variants(p).into_iter().find(|v| v.key() == key).unwrap()
+    }
+}

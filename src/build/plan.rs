@@ -149,18 +149,8 @@ pub fn nixos_steps(v: &Variant, repo: &Path, build_dir: &Path) -> Result<Vec<Ste
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::Profiles;
 
-    fn shipped() -> Profiles {
-        Profiles::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles")).unwrap()
-    }
-
-    fn variant(p: &Profiles, key: &str) -> Variant {
-        matrix::variants(p)
-            .into_iter()
-            .find(|v| v.key() == key)
-            .unwrap()
-    }
+    use crate::matrix::testing::{shipped, variant};
 
     #[test]
     fn nixos_builds_the_variants_system_with_json_progress() {

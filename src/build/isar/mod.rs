@@ -522,16 +522,7 @@ pub fn plan(
 mod tests {
     use super::*;
 
-    fn shipped() -> Profiles {
-        Profiles::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles")).unwrap()
-    }
-
-    fn variant(p: &Profiles, key: &str) -> Variant {
-        matrix::variants(p)
-            .into_iter()
-            .find(|v| v.key() == key)
-            .unwrap()
-    }
+    use crate::matrix::testing::{shipped, variant};
 
     fn builder(_: &str, _: &Path) -> Result<User, HostError> {
         Ok(User {
@@ -556,6 +547,22 @@ mod tests {
         }
     }
 
+    /// The kas command of `v`'s plan with `options` on `host`.
+    fn kas_argv(p: &Profiles, v: &Variant, options: &IsarOptions, host: &Host) -> Vec<String> {
+        run_argv(
+            &plan(
+                p,
+                v,
+                Path::new("/repo"),
+                Path::new("/a"),
+                options,
+                None,
+                host,
+            )
+            .unwrap(),
+        )
+    }
+
     fn run_argv(steps: &[Step]) -> Vec<String> {
         steps
             .iter()
@@ -574,15 +581,7 @@ mod tests {
             cache: Some("/nonexistent/cache".into()),
             ..IsarOptions::default()
         };
-        let e = setup(
-            &p,
-            &v,
-            Path::new("/repo"),
-            &nowhere,
-            None,
-            &offline_root(),
-        )
-        .unwrap_err();
+        let e = setup(&p, &v, Path::new("/repo"), &nowhere, None, &offline_root()).unwrap_err();
         assert_eq!(
             e,
             "ISAR (https://github.com/ilbers/isar.git) cannot be fetched: there is no network and no source mirror with a copy of it; pass --source-mirror DIR (or set N3X_SOURCE_MIRROR) with isar.git or isar*.bundle in it"
@@ -698,18 +697,7 @@ mod tests {
             compress: true,
             ..options
         };
-        let argv = run_argv(
-            &plan(
-                &p,
-                &v,
-                Path::new("/repo"),
-                Path::new("/a"),
-                &compress,
-                None,
-                &offline_root(),
-            )
-            .unwrap(),
-        );
+        let argv = kas_argv(&p, &v, &compress, &offline_root());
         assert!(!argv.last().unwrap().contains("uncompressed"), "{argv:?}");
     }
 
@@ -722,18 +710,7 @@ mod tests {
             container_engine: true,
             ..offline_root()
         };
-        let argv = run_argv(
-            &plan(
-                &p,
-                &v,
-                Path::new("/repo"),
-                Path::new("/a"),
-                &IsarOptions::default(),
-                None,
-                &online,
-            )
-            .unwrap(),
-        );
+        let argv = kas_argv(&p, &v, &IsarOptions::default(), &online);
         assert_eq!(argv[0], "env");
         assert!(argv.contains(&"kas-container".to_string()), "{argv:?}");
         assert!(
@@ -744,18 +721,7 @@ mod tests {
             container_engine: false,
             ..online
         };
-        let argv = run_argv(
-            &plan(
-                &p,
-                &v,
-                Path::new("/repo"),
-                Path::new("/a"),
-                &IsarOptions::default(),
-                None,
-                &no_engine,
-            )
-            .unwrap(),
-        );
+        let argv = kas_argv(&p, &v, &IsarOptions::default(), &no_engine);
         assert_eq!(argv[0], "sudo");
     }
 
