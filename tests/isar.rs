@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{k3s_standin, repo, root_with, shipped, vm_n3x, vm_state_dir};
+use n3x::build::isar::host::User;
 use n3x::build::state::{self, Outcome};
 
 /// The variants the ISAR cluster tests boot: the `simple` profile's servers and an agent.
@@ -35,22 +36,58 @@ fn isar_bundle() -> Option<PathBuf> {
         })
 }
 
-/// A source mirror holding the ISAR bundle (a symlink), in the target directory.
-fn mirror(bundle: &Path) -> PathBuf {
-    let dir = repo().join("target/isar-mirror");
+/// A source mirror holding a copy of the ISAR bundle, where the build user can read it (its
+/// cache directory): the checkout and `../shared` may be closed to it.
+fn mirror(bundle: &Path, user: &User) -> PathBuf {
+    let dir = user.home.join(".cache/n3x/isar/mirror-tests");
     std::fs::create_dir_all(&dir).unwrap();
-    let link = dir.join(bundle.file_name().unwrap());
-    let _ = std::fs::remove_file(&link);
-    std::os::unix::fs::symlink(bundle, &link).unwrap();
+    let copy = dir.join(bundle.file_name().unwrap());
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
+    if size(&copy) != size(bundle) {
+        std::fs::copy(bundle, &copy).unwrap();
+    }
     dir
 }
 
-fn ready() -> bool {
+/// The profiles the build runs from: the checkout's, or, when the build user cannot enter the
+/// checkout (CI may clone it under a private directory), a copy of `kas/` and `profiles/` in a
+/// git repository the build user owns (kas finds the layer through git).
+fn profiles_for(user: &User) -> PathBuf {
+    if n3x::build::isar::host::closed_ancestor(&repo(), user.uid).is_none() {
+        return repo().join("profiles");
+    }
+    let copy = PathBuf::from("/var/tmp/n3x-isar-checkout");
+    let _ = std::fs::remove_dir_all(&copy);
+    for dir in ["kas", "profiles"] {
+        common::copy_tree(&repo().join(dir), &copy.join(dir));
+    }
+    let ok = Command::new("git")
+        .args(["init", "-q"])
+        .arg(&copy)
+        .status()
+        .unwrap()
+        .success()
+        && Command::new("chown")
+            .args(["-R", &format!("{}:{}", user.uid, user.gid)])
+            .arg(&copy)
+            .status()
+            .unwrap()
+            .success();
+    assert!(ok, "cannot prepare {}", copy.display());
+    eprintln!(
+        "the build user cannot enter {}: building from a copy in {}",
+        repo().display(),
+        copy.display()
+    );
+    copy.join("profiles")
+}
+
+fn ready() -> Option<User> {
     if !root_with(
         &["sudo", "sfdisk", "blkid", "mount", "umount"],
         "real ISAR builds need root, sudo, sfdisk, blkid and mount",
     ) {
-        return false;
+        return None;
     }
     let required =
         std::env::var_os("N3X_REQUIRE_TOOLS").is_some() || std::env::var_os("CI").is_some();
@@ -59,7 +96,7 @@ fn ready() -> bool {
         assert!(!required, "no build user: run scripts/isar-host.sh");
         eprintln!("skipping: no build user n3x-build (scripts/isar-host.sh creates it)");
     }
-    user.is_some()
+    user
 }
 
 /// An ext4 partition of an image, mounted read-only; unmounted when dropped.
@@ -160,11 +197,12 @@ const LINUX_FS: &str = "0FC63DAF-8483-4772-8E79-3D69D8477DE4";
 
 #[test]
 fn the_simple_profiles_isar_images_build_offline_and_hold_exactly_the_rendered_files() {
-    if !ready() {
+    let Some(user) = ready() else {
         return;
-    }
+    };
     let standin = k3s_standin();
     let mut cmd = vm_n3x();
+    cmd.arg("--profiles").arg(profiles_for(&user));
     cmd.args([
         "build",
         "--backend",
@@ -180,7 +218,7 @@ fn the_simple_profiles_isar_images_build_offline_and_hold_exactly_the_rendered_f
     cmd.arg("--k3s-binary").arg(&standin);
     match isar_bundle() {
         Some(bundle) => {
-            cmd.arg("--source-mirror").arg(mirror(&bundle));
+            cmd.arg("--source-mirror").arg(mirror(&bundle, &user));
         }
         None => eprintln!("no ISAR bundle in ../shared/vendor: ISAR comes from the network"),
     }
