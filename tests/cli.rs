@@ -328,6 +328,52 @@ fn validate_reports_a_summary() {
 }
 
 #[test]
+fn validate_fails_when_the_recipe_or_the_nixos_side_pins_another_k3s() {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_tree(&repo().join("profiles"), &dir.path().join("profiles"));
+    let recipe = dir.path().join(n3x::build::pins::RECIPE);
+    std::fs::create_dir_all(recipe.parent().unwrap()).unwrap();
+    std::fs::copy(repo().join(n3x::build::pins::RECIPE), &recipe).unwrap();
+    let nixos = dir.path().join(n3x::build::pins::NIXOS);
+    std::fs::create_dir_all(nixos.parent().unwrap()).unwrap();
+    std::fs::copy(repo().join(n3x::build::pins::NIXOS), &nixos).unwrap();
+    let validate = || {
+        let mut cmd = Command::cargo_bin("n3x").unwrap();
+        cmd.current_dir(dir.path())
+            .env_remove("N3X_PROFILES")
+            .arg("validate");
+        cmd
+    };
+    validate().assert().success();
+    // A new release pinned in the profiles only: both other sides are named, with the fix.
+    let cluster = dir.path().join("profiles/cluster.yaml");
+    let text = std::fs::read_to_string(&cluster).unwrap();
+    std::fs::write(
+        &cluster,
+        text.replace(
+            "amd64: 959c9310a6ab893958d1c95bc5d7609de9d7884630c8832180f059369b6dc331",
+            "amd64: 0000000000000000000000000000000000000000000000000000000000000000",
+        ),
+    )
+    .unwrap();
+    validate()
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "error: kas/meta-n3x/recipes-core/k3s/k3s.inc:15: K3S_SHA256_AMD64 is \"959c9310a6ab893958d1c95bc5d7609de9d7884630c8832180f059369b6dc331\", profiles/cluster.yaml pins \"0000000000000000000000000000000000000000000000000000000000000000\"",
+        ))
+        .stderr(predicate::str::contains("nixos/rendered/variants.json: the NixOS systems pin k3s"))
+        .stderr(predicate::str::contains("fix: n3x render --all"));
+    // A checksum that is not one is a profile error with its line.
+    std::fs::write(&cluster, text.replace("amd64: 959c", "amd64: XYZ")).unwrap();
+    validate()
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("k3s.sha256.amd64"))
+        .stderr(predicate::str::contains("is not a sha256"));
+}
+
+#[test]
 fn profiles_are_found_from_a_subdirectory_and_missing_ones_are_explained() {
     Command::cargo_bin("n3x")
         .unwrap()
