@@ -742,3 +742,55 @@ fn bitbake_real_kas5_run_counts_tasks_sstate_and_one_failure_with_its_log() {
         && l.origin.is_none()
         && l.text.starts_with("ERROR: Task (")));
 }
+
+// A real run on a pseudo-terminal, as the workbench's supervisor captures it: kas 5.5 building
+// server-simple-server-2 right after server-simple-server-1 (trimmed to its first 140 and last
+// 90 lines; long progress-bar lines keep their first and last three redraws). kas's own lines
+// carry its prefix and colours, BitBake draws its interactive footer.
+
+#[test]
+fn bitbake_real_kas5_tty_run_follows_the_footer_and_ends_with_the_sstate_summary() {
+    let text = fixture("bitbake/kas5-tty-success.log");
+    let mut lines = text.lines();
+    let mut p = BitbakeProgress::new();
+    feed_until(&mut p, &mut lines, "Sstate summary:");
+    let sstate = p.snapshot().sstate.unwrap();
+    assert_eq!(
+        (sstate.wanted, sstate.local, sstate.missed, sstate.current),
+        (4, 0, 4, 6)
+    );
+    feed_until(
+        &mut p,
+        &mut lines,
+        "0: n3x-node-config-1.0-r0 do_fetch - 0s",
+    );
+    let s = p.snapshot();
+    assert_eq!(s.phase, Phase::Running);
+    assert_eq!(s.tasks.total, Some(103));
+    assert_eq!(running_names_bb(&s), ["n3x-node-config do_fetch"]);
+    let logs = feed_rest(&mut p, &mut lines);
+    let s = p.snapshot();
+    assert_eq!(
+        s.summary,
+        Some(TasksSummary {
+            attempted: 103,
+            not_rerun: 77,
+            failed: 0
+        })
+    );
+    assert!(s.failed.is_empty() && s.running.is_empty());
+    assert_eq!(
+        s.line,
+        "all succeeded · attempted 103 tasks, 77 didn't need rerun · sstate 0% (0 of 4, 6 current) · 2 warnings"
+    );
+    // The footer's redraws never reach the log pane; BitBake's closing notes do.
+    assert!(
+        logs.iter().all(|l| !l.text.contains("running tasks (")),
+        "{logs:?}"
+    );
+    assert!(
+        logs.iter()
+            .any(|l| l.text == "Summary: There were 2 WARNING messages.")
+    );
+    assert_eq!(s.warnings, 2, "BitBake's own count");
+}

@@ -214,16 +214,22 @@ impl SstateSummary {
             .then(|| (f64::from(self.local + self.mirrors) / f64::from(self.wanted)).min(1.0))
     }
 
-    /// `sstate 95% (40 of 42)`, or `sstate: nothing wanted`.
+    /// `sstate 95% (40 of 42)`, `sstate 0% (0 of 4, 6 current)`, or `sstate: nothing
+    /// wanted` (with the current count when there is one).
     pub fn describe(&self) -> String {
+        let current = if self.current > 0 {
+            format!(", {} current", self.current)
+        } else {
+            String::new()
+        };
         match self.hit_ratio() {
             Some(r) => format!(
-                "sstate {:.0}% ({} of {})",
+                "sstate {:.0}% ({} of {}{current})",
                 r * 100.0,
                 self.local + self.mirrors,
                 self.wanted
             ),
-            None => "sstate: nothing wanted".into(),
+            None => format!("sstate: nothing wanted{current}"),
         }
     }
 }
