@@ -314,7 +314,8 @@ pub fn setup(
             ));
         }
     }
-    let offline = mirror.is_some() || (online.get().is_some() && !is_online());
+    // Without a mirror the network decides: ISAR's SBOM tools alone come from GitHub.
+    let offline = mirror.is_some() || !is_online();
     Ok(Setup {
         runner,
         kas,
@@ -589,6 +590,27 @@ mod tests {
     }
 
     #[test]
+    fn an_offline_build_with_isar_already_checked_out_turns_off_what_needs_the_network() {
+        let p = shipped();
+        let v = variant(&p, "base@qemuamd64");
+        let cache = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(cache.path().join("work/isar/.git")).unwrap();
+        let options = IsarOptions {
+            cache: Some(cache.path().to_path_buf()),
+            ..IsarOptions::default()
+        };
+        let argv = kas_argv(&p, &v, &options, &offline_root());
+        assert!(
+            argv.last().unwrap().contains(":/repo/kas/opt/offline.yml"),
+            "{argv:?}"
+        );
+        assert!(
+            !argv.iter().any(|a| a.starts_with("KAS_PREMIRRORS=")),
+            "no mirror"
+        );
+    }
+
+    #[test]
     fn an_offline_k3s_image_needs_k3s_in_the_mirror_or_a_binary() {
         let p = shipped();
         let v = variant(&p, "server-simple-server-1@qemuamd64");
@@ -713,6 +735,10 @@ mod tests {
         let argv = kas_argv(&p, &v, &IsarOptions::default(), &online);
         assert_eq!(argv[0], "env");
         assert!(argv.contains(&"kas-container".to_string()), "{argv:?}");
+        assert!(
+            !argv.last().unwrap().contains("offline"),
+            "online: {argv:?}"
+        );
         assert!(
             argv.last().unwrap().starts_with("kas/base.yml:"),
             "relative for the container"
