@@ -7,9 +7,12 @@ use std::path::{Path, PathBuf};
 const PACKAGES: &[(&str, &str)] = &[
     (
         "kas-container",
-        "apt-get install kas (and docker.io or podman to run its container)",
+        "pip install kas==5.5 (it ships kas-container), and docker.io or podman to run its container",
     ),
-    ("kas", "apt-get install kas"),
+    (
+        "kas",
+        "scripts/isar-host.sh (kas 5.5 from PyPI in a venv; Debian's kas is too old)",
+    ),
     ("nix", "apt-get install nix-bin"),
     ("mmdebstrap", "apt-get install mmdebstrap"),
     ("mkfs.ext4", "apt-get install e2fsprogs"),
