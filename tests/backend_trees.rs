@@ -1164,9 +1164,9 @@ fn the_k3s_recipes_fetch_the_pinned_release_per_architecture_and_only_checked() 
     let report = bitbake(
         &path,
         &serde_json::json!([
-            {"recipe": "recipes-core/k3s/k3s-server.bb", "show": ["SRC_URI", "PV", "DEBIAN_CONFLICTS", "DPKG_ARCH"]},
-            {"recipe": "recipes-core/k3s/k3s-agent.bb", "vars": {"DISTRO_ARCH": "arm64"}, "show": ["SRC_URI", "DEBIAN_CONFLICTS"]},
-            {"recipe": "recipes-core/k3s/k3s-agent.bb", "run": ["do_check_k3s_checksum"]},
+            {"recipe": "recipes-core/k3s/k3s-server.bb", "show": ["SRC_URI", "PV", "DEBIAN_CONFLICTS", "DPKG_ARCH", "SRC_URI[amd64.sha256sum]"]},
+            {"recipe": "recipes-core/k3s/k3s-agent.bb", "vars": {"DISTRO_ARCH": "arm64"}, "show": ["SRC_URI", "DEBIAN_CONFLICTS", "SRC_URI[arm64.sha256sum]"]},
+            {"recipe": "recipes-core/k3s/k3s-agent.bb", "vars": {"K3S_SHA256_AMD64": ""}, "run": ["do_check_k3s_checksum"]},
             {"recipe": "recipes-core/k3s/k3s-server.bb", "vars": {"K3S_SHA256_AMD64": "0123"},
              "run": ["do_check_k3s_checksum"], "show": ["SRC_URI[amd64.sha256sum]"]},
         ]),
@@ -1191,6 +1191,16 @@ fn the_k3s_recipes_fetch_the_pinned_release_per_architecture_and_only_checked() 
         "{agent}"
     );
     assert_eq!(agent["DEBIAN_CONFLICTS"], "k3s-server");
+    // The pinned release's checksums are the recipe's own; emptied, the build refuses.
+    let pin = shipped().cluster.k3s.sha256;
+    assert_eq!(
+        server["SRC_URI[amd64.sha256sum]"],
+        pin.amd64.unwrap().as_str()
+    );
+    assert_eq!(
+        agent["SRC_URI[arm64.sha256sum]"],
+        pin.arm64.unwrap().as_str()
+    );
     let refused = report[2]["error"].as_str().unwrap();
     assert!(refused.contains("K3S_SHA256_AMD64 is empty"), "{refused}");
     assert_eq!(
