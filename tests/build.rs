@@ -214,23 +214,52 @@ fn a_quick_build_makes_a_bootable_image_with_the_rendered_files_and_caches_its_b
 #[test]
 fn dry_run_prints_the_kas_command_and_every_copy_and_runs_nothing() {
     let state = tempfile::tempdir().unwrap();
+    // A source mirror with ISAR and k3s in it, and a kas-container that is never run.
+    let mirror = tempfile::tempdir().unwrap();
+    std::fs::write(mirror.path().join("isar-b90b722f.bundle"), "").unwrap();
+    std::fs::write(mirror.path().join("k3s-1.35.0+k3s1-amd64"), "").unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let fake = bin.path().join("kas-container");
+    std::fs::write(&fake, "#!/bin/sh\nexit 1\n").unwrap();
+    std::fs::set_permissions(
+        &fake,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     n3x(state.path())
+        .env("PATH", path)
         .args([
             "build",
             "--dry-run",
             "--backend",
             "isar",
+            "--kas",
+            "container",
             "--variant",
             "server-vlans-server-1",
         ])
+        .arg("--source-mirror")
+        .arg(mirror.path())
         .assert()
         .success()
         .stdout(predicate::str::contains(
             "server-vlans-server-1@qemuamd64 (isar):",
         ))
-        .stdout(predicate::str::contains("kas-container --isar build kas/"))
+        .stdout(predicate::str::contains("kas-container --isar build kas/base.yml:"))
         .stdout(predicate::str::contains(
-            "n3x-image-server-debian-trixie-qemuamd64.wic -> ",
+            "kas/node/server-1.yml:kas/opt/offline.yml:kas/opt/uncompressed.yml\n",
+        ))
+        .stdout(predicate::str::contains(format!(
+            "'KAS_PREMIRRORS=https://github\\.com/ilbers/isar\\.git {}/isar-b90b722f.bundle'",
+            mirror.path().display()
+        )))
+        .stdout(predicate::str::contains(
+            "/work/build/tmp/deploy/images/qemuamd64/n3x-image-server-debian-trixie-qemuamd64.wic -> ",
         ))
         .stdout(predicate::str::contains(
             "artifacts/isar/isar-server-vlans-server-1-qemuamd64.wic (and record its sha256)",
