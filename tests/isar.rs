@@ -23,17 +23,19 @@ use n3x::build::state::{self, Outcome};
 /// The variants the ISAR cluster tests boot: the `simple` profile's servers and an agent.
 const VARIANTS: [&str; 3] = ["server-simple-server-1", "server-simple-server-2", "agent"];
 
-/// The ISAR copy shipped beside the repository (`../shared/vendor/`), if there is one.
+/// The ISAR copy shipped beside the repository (`../shared/vendor/`, or one level further up
+/// for a git worktree), if there is one.
 fn isar_bundle() -> Option<PathBuf> {
-    let dir = repo().parent()?.join("shared/vendor");
-    std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("isar-") && n.ends_with(".bundle"))
-        })
+    repo().ancestors().skip(1).take(2).find_map(|up| {
+        std::fs::read_dir(up.join("shared/vendor"))
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("isar-") && n.ends_with(".bundle"))
+            })
+    })
 }
 
 /// A source mirror holding a copy of the ISAR bundle, where the build user can read it (its
