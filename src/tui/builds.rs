@@ -156,7 +156,8 @@ impl BuildsState {
                 duration: r.duration_ms.map(Duration::from_millis),
                 step: None,
                 child: None,
-                progress: None,
+                // An ISAR build's sstate hit ratio, from its record.
+                progress: r.sstate.map(|s| (s.describe(), None)),
                 lines: VecDeque::from([format!(
                     "n3x: built {} (UTC); o opens its last log, R builds it again",
                     r.started
@@ -370,6 +371,7 @@ mod tests {
             error: None,
             steps: vec![],
             artifacts: vec![],
+            sstate: None,
         };
         let mut s = BuildsState::with_history(&[record.clone(), record], Path::new("/s"), 1);
         assert_eq!(s.builds.len(), 1, "only the last `limit` records");
