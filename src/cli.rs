@@ -248,6 +248,11 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         #[cfg(target_os = "linux")]
         Some(Command::Link(args)) => crate::cluster::command::link(&args).map_err(Failure::usage),
         #[cfg(target_os = "linux")]
+        Some(Command::Test(crate::scenario::command::TestArgs {
+            report: Some(crate::scenario::command::TestReport::MergeJunit(args)),
+            ..
+        })) => crate::scenario::merge::run(&args).map_err(|e| Failure::usage(e.to_string())),
+        #[cfg(target_os = "linux")]
         Some(Command::Test(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
             crate::scenario::command::run(p, &args).map_err(Failure::usage)
