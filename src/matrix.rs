@@ -215,3 +215,12 @@ pub fn nix_attr_name(s: &str) -> String {
         format!("\"{s}\"")
     }
 }
+
+/// The variant `<id>@<machine>`, for unit tests.
+#[cfg(test)]
+pub(crate) fn by_key(p: &Profiles, key: &str) -> Variant {
+    variants(p)
+        .into_iter()
+        .find(|v| v.key() == key)
+        .unwrap_or_else(|| panic!("no variant {key}"))
+}

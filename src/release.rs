@@ -323,7 +323,7 @@ fn make(state: &Path, out: &Path, plans: &[(&Variant, Vec<Asset>)]) -> Result<()
             }
         }
     }
-    for (program, package) in [("zstd", "zstd"), ("bmaptool", "bmap-tools")] {
+    for program in ["zstd", "bmaptool"] {
         let needed = plans.iter().flat_map(|(_, l)| l).any(|a| {
             matches!(
                 (&a.make, program),
@@ -331,9 +331,7 @@ fn make(state: &Path, out: &Path, plans: &[(&Variant, Vec<Asset>)]) -> Result<()
             )
         });
         if needed && !crate::build::tools::installed(program) {
-            return Err(ReleaseError::Tool(format!(
-                "{program} is not installed\n  fix: apt-get install {package}"
-            )));
+            return Err(ReleaseError::Tool(crate::build::tools::missing(program)));
         }
     }
     let logs = state.join("release");
@@ -417,17 +415,8 @@ fn make(state: &Path, out: &Path, plans: &[(&Variant, Vec<Asset>)]) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn shipped() -> Profiles {
-        Profiles::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles")).unwrap()
-    }
-
-    fn variant(p: &Profiles, key: &str) -> Variant {
-        matrix::variants(p)
-            .into_iter()
-            .find(|v| v.key() == key)
-            .unwrap()
-    }
+    use crate::matrix::by_key as variant;
+    use crate::profile::shipped;
 
     #[test]
     fn images_compress_and_map_and_a_rootfs_tarball_is_copied() {

@@ -199,19 +199,9 @@ fn xmllint() -> bool {
 }
 
 fn validate_junit(file: &Path) {
-    let out = Process::new("xmllint")
-        .arg("--noout")
-        .arg("--schema")
-        .arg(repo().join("tests/fixtures/junit/junit-10.xsd"))
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if let Err(e) = common::validate_junit(file) {
+        panic!("{}: {e}", file.display());
+    }
 }
 
 fn result(name: &str, profile: &str, failed: bool) -> TestResult {

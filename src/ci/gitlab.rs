@@ -40,6 +40,14 @@ fn caches(d: &mut Doc, kind: JobKind) {
     }
 }
 
+/// `rules:` that keep a job out of tag pipelines and otherwise run it `when`.
+fn not_on_tags(d: &mut Doc, when: &str) {
+    d.line(1, "rules:");
+    d.line(2, "- if: $CI_COMMIT_TAG");
+    d.line(3, "when: never");
+    d.line(2, &format!("- when: {when}"));
+}
+
 fn apt(packages: &[&str]) -> Vec<String> {
     vec![
         "apt-get update -qq".into(),
@@ -128,10 +136,7 @@ pub fn render(p: &Profiles) -> String {
     d.blank();
     d.line(0, "# Jobs of branch and merge-request pipelines.");
     d.line(0, ".ci:");
-    d.line(1, "rules:");
-    d.line(2, "- if: $CI_COMMIT_TAG");
-    d.line(3, "when: never");
-    d.line(2, "- when: on_success");
+    not_on_tags(&mut d, "on_success");
     d.blank();
     d.line(0, "# Jobs of a release tag's pipeline.");
     d.line(0, ".release:");
@@ -201,10 +206,7 @@ pub fn render(p: &Profiles) -> String {
     d.line(0, "junit:");
     d.kv(1, "stage", "report");
     d.line(1, "needs: [n3x, vm-tests]");
-    d.line(1, "rules:");
-    d.line(2, "- if: $CI_COMMIT_TAG");
-    d.line(3, "when: never");
-    d.line(2, "- when: always");
+    not_on_tags(&mut d, "always");
     script(
         &mut d,
         "script",

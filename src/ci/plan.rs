@@ -300,10 +300,7 @@ pub fn pipeline(p: &Profiles, runner: IsarRunner) -> Pipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn shipped() -> Profiles {
-        Profiles::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles")).unwrap()
-    }
+    use crate::profile::shipped;
 
     #[test]
     fn every_variant_builds_in_exactly_one_job_per_backend_grouped_by_machine_and_role() {

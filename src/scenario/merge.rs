@@ -452,34 +452,27 @@ pub fn summary(m: &Merged, markdown: bool) -> String {
         .max()
         .unwrap_or(4)
         .max(4);
-    let mut out = String::new();
+    let row = |cells: [&str; 4]| {
+        if markdown {
+            format!("| {} |\n", cells.join(" | "))
+        } else {
+            format!(
+                "{:<width$}  {:<7}  {:>8}  {}\n",
+                cells[0], cells[1], cells[2], cells[3]
+            )
+        }
+    };
+    let mut out = row(["TEST", "RESULT", "TIME", "FROM"]);
     if markdown {
-        out.push_str("| test | result | time | from |\n|---|---|---|---|\n");
-    } else {
-        let _ = writeln!(
-            out,
-            "{:<width$}  {:<7}  {:>8}  FROM",
-            "TEST", "RESULT", "TIME"
-        );
+        out.push_str("|---|---|---|---|\n");
     }
     for (c, file) in &m.cases {
-        if markdown {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {:.1}s | {file} |",
-                c.name,
-                c.status.word(),
-                c.time
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "{:<width$}  {:<7}  {:>7.1}s  {file}",
-                c.name,
-                c.status.word(),
-                c.time
-            );
-        }
+        out.push_str(&row([
+            &c.name,
+            c.status.word(),
+            &format!("{:.1}s", c.time),
+            file,
+        ]));
     }
     let n = |s: Status| m.cases.iter().filter(|(c, _)| c.status == s).count();
     let mut per_file: Vec<(String, f64)> = m
@@ -626,7 +619,7 @@ mod tests {
         assert_eq!(again.cases.len(), 3);
         let text = summary(&m, false);
         assert!(text.contains("3 tests from 2 files (all 2 shards of plan p, every test exactly once): 1 passed, 1 failed, 0 errors, 1 skipped"), "{text}");
-        assert!(summary(&m, true).starts_with("| test |"));
+        assert!(summary(&m, true).starts_with("| TEST | RESULT | TIME | FROM |\n|---|"));
     }
 
     #[test]

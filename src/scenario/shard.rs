@@ -311,13 +311,10 @@ pub fn split(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::Profiles;
     use crate::scenario::{catalog, command::run_order};
 
     fn shipped() -> Vec<TestDef> {
-        let p = Profiles::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles"))
-            .unwrap();
-        run_order(catalog::catalog(&p))
+        run_order(catalog::catalog(&crate::profile::shipped()))
     }
 
     fn estimated(tests: &[TestDef]) -> Vec<Unit> {
@@ -428,6 +425,29 @@ mod tests {
         assert_eq!(t[0].source, Source::History);
         assert_eq!(t[1].source, Source::Estimate);
         assert_eq!(t[1].expected, Duration::from_millis(43_600));
+    }
+
+    /// The parity matrix's rows of docs/pipeline.md's time model come from this split.
+    #[test]
+    fn the_parity_matrix_time_model_of_docs_pipeline_md() {
+        let tests: Vec<TestDef> = shipped()
+            .into_iter()
+            .filter(|t| {
+                catalog::PARITY
+                    .iter()
+                    .any(|p| t.name == format!("cluster-{p}"))
+            })
+            .collect();
+        let us = estimated(&tests);
+        let walls: Vec<u128> = [1, 2, 4, 8]
+            .iter()
+            .map(|&n| plan(&us, n).wall().as_millis())
+            .collect();
+        assert_eq!(walls, [192_300, 101_200, 59_300, 59_300]);
+        assert_eq!(
+            plan(&us, 2).shards[0].tests,
+            ["cluster-simple", "cluster-dhcp-simple"]
+        );
     }
 
     #[test]

@@ -161,3 +161,19 @@ pub fn can_boot_vms(what: &str) -> bool {
         &format!("{what} need root, qemu-system-x86, vde2, mmdebstrap, e2fsprogs and rustc"),
     )
 }
+
+/// Validates a JUnit file against Jenkins' `junit-10.xsd` with xmllint: Ok, or its complaint.
+pub fn validate_junit(file: &Path) -> Result<(), String> {
+    let out = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(repo().join("tests/fixtures/junit/junit-10.xsd"))
+        .arg(file)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
