@@ -49,6 +49,10 @@ pub struct ReleaseArgs {
     /// runners).
     #[arg(long)]
     pub checksums: bool,
+    /// Check the version, the tag and the selection, print each asset and what it is made
+    /// from, and make nothing (a release job's first step, before its builds).
+    #[arg(long, conflicts_with = "checksums")]
+    pub dry_run: bool,
 }
 
 /// Why a release could not be made.
@@ -262,8 +266,26 @@ pub fn run(p: &Profiles, args: &ReleaseArgs) -> Result<ExitCode, ReleaseError> {
     for v in &variants {
         plans.push((v, assets(p, v)?));
     }
-    std::fs::create_dir_all(&args.out)
-        .map_err(io(format!("cannot create {}", args.out.display())))?;
+    if args.dry_run {
+        for (v, list) in &plans {
+            for a in list {
+                let (how, from) = match &a.make {
+                    Make::Compress(f) => ("zstd of", f),
+                    Make::Bmap(f) => ("bmaptool create of", f),
+                    Make::Copy(f) => ("copy of", f),
+                };
+                println!("{}: {} <- {how} artifacts/isar/{from}", v.key(), a.name);
+            }
+        }
+        println!(
+            "Dry run of release {version}{}: nothing was made.",
+            args.tag
+                .as_deref()
+                .map(|t| format!(" (tag {t})"))
+                .unwrap_or_default()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.checksums {
         let missing: Vec<&str> = plans
             .iter()
@@ -334,6 +356,7 @@ fn make(state: &Path, out: &Path, plans: &[(&Variant, Vec<Asset>)]) -> Result<()
             return Err(ReleaseError::Tool(crate::build::tools::missing(program)));
         }
     }
+    std::fs::create_dir_all(out).map_err(io(format!("cannot create {}", out.display())))?;
     let logs = state.join("release");
     std::fs::create_dir_all(&logs).map_err(io(format!("cannot create {}", logs.display())))?;
     let runtime = tokio::runtime::Builder::new_current_thread()

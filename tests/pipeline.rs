@@ -533,7 +533,13 @@ fn a_release_dry_run_makes_assets_that_decompress_and_bmaptool_copy_writes_back(
         .stderr(predicate::str::contains(
             "the tag `v0.0.3` does not release version 0.0.2 (profiles/matrix.yaml: version)",
         ));
-    assert!(!dist.join("n3x-base-qemuamd64-0.0.2.wic.zst").exists());
+    release(&["--variant", "base", "--tag", "v0.0.2", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "base@qemuamd64: n3x-base-qemuamd64-0.0.2.wic.bmap <- bmaptool create of artifacts/isar/isar-base-qemuamd64.wic",
+        ));
+    assert!(!dist.exists(), "a refused or dry release makes nothing");
 
     release(&["--variant", "base"])
         .env("N3X_RELEASE_TAG", "v0.0.2")

@@ -3,7 +3,8 @@
 //! `v*` tag: the release variants' images, their assets, a GitHub release).
 
 use super::plan::{
-    self, Arch, Cache, DIST_DIR, ImageJob, IsarRunner, JUNIT_DIR, JobKind, Pipeline, STATE_DIR,
+    self, Arch, Cache, DIST_DIR, ImageJob, IsarRunner, JUNIT_DIR, JobKind, Pipeline, ReleaseLines,
+    STATE_DIR,
 };
 use super::yaml::{Doc, list, scalar};
 use crate::build::plan::Backend;
@@ -177,7 +178,7 @@ fn variants(ids: &[String]) -> String {
     }
 }
 
-fn image_job(d: &mut Doc, j: &ImageJob, release: Option<&[Vec<String>]>) {
+fn image_job(d: &mut Doc, j: &ImageJob, release: Option<ReleaseLines>) {
     let what = if release.is_some() {
         "release images"
     } else {
@@ -217,15 +218,17 @@ fn image_job(d: &mut Doc, j: &ImageJob, release: Option<&[Vec<String>]>) {
         ),
         Backend::Quick => {}
     }
-    if release.is_some() {
+    if let Some(r) = &release {
+        let lines: Vec<String> = r.checks.iter().map(|c| plan::shell(c)).collect();
+        run(d, "the tag releases the matrix version", &lines);
         apt(d, &plan::RELEASE_PACKAGES);
     }
     caches(d, JobKind::Images(j.backend));
     for (id, argv) in j.variants.iter().zip(&j.commands) {
         run(d, &format!("build {id}"), &[plan::shell(argv)]);
     }
-    if let Some(commands) = release {
-        let lines: Vec<String> = commands.iter().map(|c| plan::shell(c)).collect();
+    if let Some(r) = release {
+        let lines: Vec<String> = r.commands.iter().map(|c| plan::shell(c)).collect();
         run(d, "release assets", &lines);
         uses(
             d,
@@ -384,9 +387,9 @@ pub fn release(p: &Profiles) -> String {
     ));
     top(&mut d, "release", &["push:", "  tags: ['v*']"]);
     n3x_job(&mut d);
-    for (j, commands) in pl.release_images.iter().zip(&pl.release_commands) {
+    for (i, j) in pl.release_images.iter().enumerate() {
         d.blank();
-        image_job(&mut d, j, Some(commands));
+        image_job(&mut d, j, Some(pl.release_lines(i)));
     }
     d.blank();
     let mut needs = vec!["n3x".to_string()];

@@ -3,7 +3,9 @@
 //! merge request); a `v*` tag pipeline builds the release variants, uploads their assets to
 //! the project's generic package registry and makes a GitLab release linking them.
 
-use super::plan::{self, Arch, DIST_DIR, ImageJob, IsarRunner, JUNIT_DIR, JobKind, STATE_DIR};
+use super::plan::{
+    self, Arch, DIST_DIR, ImageJob, IsarRunner, JUNIT_DIR, JobKind, ReleaseLines, STATE_DIR,
+};
 use super::yaml::{Doc, list, scalar};
 use crate::build::plan::Backend;
 use crate::profile::Profiles;
@@ -65,7 +67,7 @@ fn script(d: &mut Doc, key: &str, lines: &[String]) {
     }
 }
 
-fn image_job(d: &mut Doc, name: &str, j: &ImageJob, release: Option<&[Vec<String>]>) {
+fn image_job(d: &mut Doc, name: &str, j: &ImageJob, release: Option<ReleaseLines>) {
     d.line(0, &format!("{name}:"));
     d.kv(
         1,
@@ -87,9 +89,12 @@ fn image_job(d: &mut Doc, name: &str, j: &ImageJob, release: Option<&[Vec<String
         Backend::Quick => d.kv(1, "image", DEBIAN),
     };
     caches(d, JobKind::Images(j.backend));
+    if let Some(r) = release {
+        lines.extend(r.checks.iter().map(|c| plan::shell(c)));
+    }
     lines.extend(j.commands.iter().map(|c| plan::shell(c)));
-    if let Some(commands) = release {
-        lines.extend(commands.iter().map(|c| plan::shell(c)));
+    if let Some(r) = release {
+        lines.extend(r.commands.iter().map(|c| plan::shell(c)));
     }
     script(d, "script", &lines);
     d.line(1, "artifacts:");
@@ -219,9 +224,14 @@ pub fn render(p: &Profiles) -> String {
     d.line(2, "paths: [junit.xml]");
     d.line(2, "reports:");
     d.kv(3, "junit", "junit.xml");
-    for (j, commands) in pl.release_images.iter().zip(&pl.release_commands) {
+    for (i, j) in pl.release_images.iter().enumerate() {
         d.blank();
-        image_job(&mut d, &format!("release-{}", j.name), j, Some(commands));
+        image_job(
+            &mut d,
+            &format!("release-{}", j.name),
+            j,
+            Some(pl.release_lines(i)),
+        );
     }
     release_jobs(&mut d, &pl);
     d.finish()

@@ -229,6 +229,8 @@ pub struct Pipeline {
     pub release_images: Vec<ImageJob>,
     /// Per release job, the `n3x release` command of each of its variants.
     pub release_commands: Vec<Vec<Vec<String>>>,
+    /// Per release job, the same commands with `--dry-run`, run before the builds.
+    pub release_checks: Vec<Vec<Vec<String>>>,
     /// The release version (`version:` in profiles/matrix.yaml) and its tag.
     pub version: String,
     /// Every release asset, `n3x list --json`'s `release_assets`, plus SHA256SUMS.
@@ -247,9 +249,10 @@ pub fn vm_shards(p: &Profiles) -> usize {
         .unwrap_or(MAX_VM_SHARDS)
 }
 
-/// The `n3x release` command of one variant, writing into [`DIST_DIR`].
-pub fn release_command(v: &Variant) -> Vec<String> {
-    n3x(&[
+/// The `n3x release` command of one variant, writing into [`DIST_DIR`]; `dry_run` only
+/// checks the tag, version and assets (a release job's first step, before its builds).
+pub fn release_command(v: &Variant, dry_run: bool) -> Vec<String> {
+    let mut args = vec![
         "release",
         "--machine",
         &v.machine,
@@ -257,7 +260,30 @@ pub fn release_command(v: &Variant) -> Vec<String> {
         &v.id,
         "--out",
         DIST_DIR,
-    ])
+    ];
+    if dry_run {
+        args.push("--dry-run");
+    }
+    n3x(&args)
+}
+
+/// A release job's `n3x release` lines: dry runs before its builds, the real ones after.
+#[derive(Debug, Clone, Copy)]
+pub struct ReleaseLines<'a> {
+    /// `--dry-run` of each variant: the tag and the assets, checked first.
+    pub checks: &'a [Vec<String>],
+    /// Each variant's release into [`DIST_DIR`].
+    pub commands: &'a [Vec<String>],
+}
+
+impl Pipeline {
+    /// The release lines of release job `i` (of [`Pipeline::release_images`]).
+    pub fn release_lines(&self, i: usize) -> ReleaseLines<'_> {
+        ReleaseLines {
+            checks: &self.release_checks[i],
+            commands: &self.release_commands[i],
+        }
+    }
 }
 
 /// The pipeline of the profiles, with ISAR run by `runner`.
@@ -268,20 +294,23 @@ pub fn pipeline(p: &Profiles, runner: IsarRunner) -> Pipeline {
     let mut images = image_jobs(p, &every, Backend::Isar, runner);
     images.extend(image_jobs(p, &every, Backend::Nixos, runner));
     let release_images = image_jobs(p, &released, Backend::Isar, runner);
-    let release_commands = release_images
-        .iter()
-        .map(|job| {
-            job.variants
-                .iter()
-                .filter_map(|id| {
-                    released
-                        .iter()
-                        .find(|v| &v.id == id && v.machine == job.machine)
-                        .map(|v| release_command(v))
-                })
-                .collect()
-        })
-        .collect();
+    let commands = |dry_run: bool| -> Vec<Vec<Vec<String>>> {
+        release_images
+            .iter()
+            .map(|job| {
+                job.variants
+                    .iter()
+                    .filter_map(|id| {
+                        released
+                            .iter()
+                            .find(|v| &v.id == id && v.machine == job.machine)
+                            .map(|v| release_command(v, dry_run))
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let (release_commands, release_checks) = (commands(false), commands(true));
     let mut assets: Vec<String> = released
         .iter()
         .flat_map(|v| matrix::release_assets(p, v))
@@ -292,6 +321,7 @@ pub fn pipeline(p: &Profiles, runner: IsarRunner) -> Pipeline {
         shards: vm_shards(p),
         release_images,
         release_commands,
+        release_checks,
         version: p.matrix.version.clone(),
         assets,
     }
@@ -374,6 +404,10 @@ mod tests {
         assert_eq!(
             shell(&pl.release_commands[0][1]),
             "./n3x release --machine qemuamd64 --variant base-swupdate --out dist --batch"
+        );
+        assert_eq!(
+            shell(&pl.release_checks[0][0]),
+            "./n3x release --machine qemuamd64 --variant base --out dist --dry-run --batch"
         );
         // The original's 9 assets and the checksums.
         assert_eq!(pl.assets.len(), 10);
