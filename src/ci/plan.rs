@@ -27,11 +27,13 @@ pub const STATE_DIR: &str = ".n3x-state";
 pub const JUNIT_DIR: &str = "junit";
 /// Where the release jobs put the assets.
 pub const DIST_DIR: &str = "dist";
-/// Debian packages the VM test jobs need to build quick images and boot them.
-pub const VM_PACKAGES: [&str; 6] = [
+/// Debian packages the VM test jobs need to build quick images and boot them (Debian's
+/// keyring too: mmdebstrap verifies the bookworm archive on an Ubuntu runner as well).
+pub const VM_PACKAGES: [&str; 7] = [
     "qemu-system-x86",
     "vde2",
     "mmdebstrap",
+    "debian-archive-keyring",
     "e2fsprogs",
     "xz-utils",
     "cpio",
