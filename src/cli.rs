@@ -1,7 +1,8 @@
 //! Command-line interface: argument parsing, the commands `list`, `render`, `validate`, and the
 //! full-screen workbench when no command is given.
 //!
-//! Exit codes: 0 success, 1 `render --check` found stale files, 2 usage or profile errors.
+//! Exit codes: 0 success, 1 `render --check` or `ci --check` found stale files, 2 usage or
+//! profile errors.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -54,6 +55,13 @@ pub enum Command {
     Screenshot(ScreenshotArgs),
     /// Build variants (isar, nixos or quick backend), show what would run, or list past builds.
     Build(crate::build::command::BuildArgs),
+    /// Write the CI workflows (GitHub Actions, GitLab CI) from the profiles (`generate`), or
+    /// check that the committed ones are current (`--check`, exit 1 with a diff).
+    #[cfg(target_os = "linux")]
+    Ci(crate::ci::command::CiArgs),
+    /// Make the release assets of the built release variants: .wic.zst, .wic.bmap, SHA256SUMS.
+    #[cfg(target_os = "linux")]
+    Release(crate::release::ReleaseArgs),
     /// Boot a profile's QEMU cluster (`up`), show it (`status`) or stop it (`down`).
     #[cfg(target_os = "linux")]
     #[command(subcommand)]
@@ -248,9 +256,24 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         #[cfg(target_os = "linux")]
         Some(Command::Link(args)) => crate::cluster::command::link(&args).map_err(Failure::usage),
         #[cfg(target_os = "linux")]
+        Some(Command::Test(crate::scenario::command::TestArgs {
+            report: Some(crate::scenario::command::TestReport::MergeJunit(args)),
+            ..
+        })) => crate::scenario::merge::run(&args).map_err(|e| Failure::usage(e.to_string())),
+        #[cfg(target_os = "linux")]
         Some(Command::Test(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
             crate::scenario::command::run(p, &args).map_err(Failure::usage)
+        }
+        #[cfg(target_os = "linux")]
+        Some(Command::Ci(args)) => {
+            let p = load(cli.profiles.as_deref(), &cwd)?;
+            crate::ci::command::run(&p, &args).map_err(Failure::usage)
+        }
+        #[cfg(target_os = "linux")]
+        Some(Command::Release(args)) => {
+            let p = load(cli.profiles.as_deref(), &cwd)?;
+            crate::release::run(&p, &args).map_err(|e| Failure::usage(e.to_string()))
         }
         Some(Command::Build(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
@@ -543,21 +566,7 @@ fn render_check(p: &Profiles) -> Result<ExitCode, Failure> {
         ))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut text = String::new();
-    for d in &drift {
-        match d {
-            output::Drift::Changed { diff, .. } => text.push_str(diff),
-            output::Drift::Missing { path } => text.push_str(&format!("missing: {path}\n")),
-            output::Drift::Stale { path } => {
-                text.push_str(&format!("stale (no longer rendered): {path}\n"))
-            }
-        }
-    }
-    text.push_str(&format!(
-        "{} rendered file{} out of date\n  fix: run `n3x render --all` and commit the result\n",
-        drift.len(),
-        if drift.len() == 1 { " is" } else { "s are" }
-    ));
+    let text = output::drift_report(&drift, "rendered", "n3x render --all");
     out(&text)?;
     Ok(ExitCode::from(1))
 }

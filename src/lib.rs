@@ -10,9 +10,12 @@
 //! nodes of a test cluster: their control channels and QMP. Every external program runs under the
 //! supervisor in `supervise` (Linux only): its own PTY and process group, a complete log, and
 //! death with the workbench. `readiness` follows each node to k3s `Ready`, and `scenario` (both
-//! Linux only) runs the test catalog over whole clusters.
+//! Linux only) runs the test catalog over whole clusters. `ci` plans the CI pipeline and writes
+//! its workflows, `release` makes the release assets (both Linux only).
 
 pub mod build;
+#[cfg(target_os = "linux")]
+pub mod ci;
 pub mod cli;
 #[cfg(target_os = "linux")]
 pub mod cluster;
@@ -22,6 +25,8 @@ pub mod matrix;
 pub mod profile;
 #[cfg(target_os = "linux")]
 pub mod readiness;
+#[cfg(target_os = "linux")]
+pub mod release;
 pub mod render;
 #[cfg(target_os = "linux")]
 pub mod scenario;

@@ -222,13 +222,13 @@ pub(crate) mod testing {
     use super::{Variant, variants};
     use crate::profile::Profiles;
 
-    /// The shipped profiles.
-    pub fn shipped() -> Profiles {
-        Profiles::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles")).unwrap()
-    }
+    pub(crate) use crate::profile::shipped;
 
     /// The shipped variant with this key (`<id>@<machine>`).
     pub fn variant(p: &Profiles, key: &str) -> Variant {
-        variants(p).into_iter().find(|v| v.key() == key).unwrap()
+        variants(p)
+            .into_iter()
+            .find(|v| v.key() == key)
+            .unwrap_or_else(|| panic!("no variant {key}"))
     }
 }

@@ -125,18 +125,7 @@ fn validate(xml: &str) -> Result<(), String> {
 }
 
 fn validate_file(file: &Path) -> Result<(), String> {
-    let out = Command::new("xmllint")
-        .arg("--noout")
-        .arg("--schema")
-        .arg(repo().join("tests/fixtures/junit/junit-10.xsd"))
-        .arg(file)
-        .output()
-        .unwrap();
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
+    common::validate_junit(file)
 }
 
 fn stage(stage: &str, outcome: &str, at: u64, took: u64) -> StageTime {

@@ -22,6 +22,8 @@ const PACKAGES: &[(&str, &str)] = &[
     ("qemu-system-aarch64", "apt-get install qemu-system-arm"),
     ("vde_switch", "apt-get install vde2"),
     ("vde_plug", "apt-get install vde2"),
+    ("zstd", "apt-get install zstd"),
+    ("bmaptool", "apt-get install bmap-tools"),
 ];
 
 /// How to install `program`, when n3x knows.

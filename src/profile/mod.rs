@@ -117,6 +117,13 @@ pub fn display_path(path: &Path) -> PathBuf {
         .unwrap_or_else(|| path.to_path_buf())
 }
 
+/// The repository's own profiles, for unit tests.
+#[cfg(test)]
+pub(crate) fn shipped() -> Profiles {
+    Profiles::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles"))
+        .expect("the shipped profiles are valid")
+}
+
 impl Profiles {
     /// Reads and validates every profile under `root`.
     pub fn load(root: &Path) -> Result<Profiles, ProfileError> {

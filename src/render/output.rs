@@ -34,6 +34,27 @@ impl Drift {
     }
 }
 
+/// What `--check` prints for `drift`: each diff, missing or stale file, then how many
+/// `what` files are out of date and that `fix` (a command) regenerates them.
+pub fn drift_report(drift: &[Drift], what: &str, fix: &str) -> String {
+    let mut text = String::new();
+    for d in drift {
+        match d {
+            Drift::Changed { diff, .. } => text.push_str(diff),
+            Drift::Missing { path } => text.push_str(&format!("missing: {path}\n")),
+            Drift::Stale { path } => {
+                text.push_str(&format!("stale (no longer rendered): {path}\n"))
+            }
+        }
+    }
+    text.push_str(&format!(
+        "{} {what} file{} out of date\n  fix: run `{fix}` and commit the result\n",
+        drift.len(),
+        if drift.len() == 1 { " is" } else { "s are" }
+    ));
+    text
+}
+
 /// What a write did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteSummary {

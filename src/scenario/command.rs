@@ -26,6 +26,7 @@ use crate::supervise::Supervisor;
 
 /// Arguments of `n3x test`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct TestArgs {
     /// Tests to run, by name (`n3x test --list` shows them); none runs every test of the
     /// catalog available on the backend.
@@ -54,6 +55,22 @@ pub struct TestArgs {
     /// kernel, userspace, network, k3s-service, api, registered, ready, cluster).
     #[arg(long = "timeout", value_name = "STAGE=SECS")]
     pub timeouts: Vec<String>,
+    /// Run only shard I of N (1-based) of the selected tests, for N CI runners: the split
+    /// keeps each runner's expected time even (times from the test history, else the
+    /// catalog's estimates) and the N shards together run every test exactly once.
+    #[arg(long, value_name = "I/N", value_parser = super::shard::ShardSpec::parse, conflicts_with_all = ["list", "keep_on_failure"])]
+    pub shard: Option<super::shard::ShardSpec>,
+    /// A report over finished runs instead of a run.
+    #[command(subcommand)]
+    pub report: Option<TestReport>,
+}
+
+/// Reports over finished runs (`n3x test merge-junit …`).
+#[derive(Debug, clap::Subcommand)]
+pub enum TestReport {
+    /// Merge the JUnit files of a run's shards into one JUnit file and print a summary.
+    /// Exit 0 every test passed, 1 a test failed, 2 a shard is missing or the files disagree.
+    MergeJunit(super::merge::MergeArgs),
 }
 
 /// The default timeouts with `STAGE=SECS` overrides.
@@ -170,6 +187,14 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
     }
     let accel = args.boot.accel()?;
     let state = args.boot.state()?;
+    let (tests, properties) = match args.shard {
+        None => (tests, Vec::new()),
+        Some(spec) => {
+            let split = super::shard::split(&state, args.backend.name(), tests, spec);
+            println!("n3x test: {}", split.line);
+            (split.tests, split.properties)
+        }
+    };
     let stamp = crate::build::state::utc(SystemTime::now()).replace([':', '-'], "");
     let artifacts = match &args.artifacts {
         Some(dir) if dir.is_absolute() => dir.clone(),
@@ -300,10 +325,12 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), print).await;
         Ok::<_, String>((results, signalled))
     })?;
-    let document = junit::document(
+    let document = junit::document_with(
         &results,
+        Some(args.backend.name()),
         &hostname(),
         &crate::build::state::utc(SystemTime::now()),
+        &properties,
     );
     let write = |file: &std::path::Path| {
         crate::render::output::write_file_atomic(file, &document)

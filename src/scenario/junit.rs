@@ -10,8 +10,23 @@ use super::result::{TestResult, Verdict};
 /// The JUnit document of `results`; `hostname` and `timestamp` (UTC, `2026-12-01T19:05:00`)
 /// go into each suite.
 pub fn document(results: &[TestResult], hostname: &str, timestamp: &str) -> String {
+    document_with(results, None, hostname, timestamp, &[])
+}
+
+/// [`document`] with `properties` (name, value) in each suite, e.g. a shard's plan; with no
+/// results there is still one (empty) suite for `backend` to carry them.
+pub fn document_with(
+    results: &[TestResult],
+    backend: Option<&str>,
+    hostname: &str,
+    timestamp: &str,
+    properties: &[(String, String)],
+) -> String {
     let mut backends: Vec<&str> = results.iter().map(|r| r.backend.as_str()).collect();
     backends.dedup();
+    if backends.is_empty() {
+        backends.extend(backend);
+    }
     let count = |rs: &[&TestResult], v: Verdict| rs.iter().filter(|r| r.verdict == v).count();
     let all: Vec<&TestResult> = results.iter().collect();
     let total = results
@@ -44,6 +59,18 @@ pub fn document(results: &[TestResult], hostname: &str, timestamp: &str) -> Stri
             attr(timestamp),
             attr(hostname)
         );
+        if !properties.is_empty() {
+            out.push_str("    <properties>\n");
+            for (name, value) in properties {
+                let _ = writeln!(
+                    out,
+                    "      <property name=\"{}\" value=\"{}\"/>",
+                    attr(name),
+                    attr(value)
+                );
+            }
+            out.push_str("    </properties>\n");
+        }
         for r in rs {
             testcase(&mut out, r);
         }

@@ -1,7 +1,8 @@
 //! Tests of whole clusters: the catalog ([`catalog`]), the runner that boots a test's
 //! cluster, follows every node to k3s `Ready` ([`crate::readiness`]) and makes the test's
 //! checks ([`runner`], [`checks`]), and the reports: line output and GitHub annotations
-//! ([`batch`]), JUnit ([`junit`]), the timeline compared with the last run ([`history`]).
+//! ([`batch`]), JUnit ([`junit`]), the timeline compared with the last run ([`history`]);
+//! for CI runner fleets the split into shards ([`shard`]) and their merged JUnit ([`merge`]).
 //! The runner publishes [`TestUpdate`]s and never draws.
 
 pub mod batch;
@@ -10,9 +11,11 @@ pub mod checks;
 pub mod command;
 pub mod history;
 pub mod junit;
+pub mod merge;
 pub mod reach;
 pub mod result;
 pub mod runner;
+pub mod shard;
 
 use crate::cluster::engine::ClusterUpdate;
 
