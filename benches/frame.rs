@@ -19,9 +19,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use n3x::event::Event;
 use n3x::profile::Profiles;
 use n3x::tui::app::App;
+use n3x::tui::msg::Event;
 use n3x::tui::theme::Theme;
 use n3x::tui::ui;
 

@@ -554,7 +554,7 @@ fn render_check(p: &Profiles) -> Result<ExitCode, Failure> {
 fn screenshot(p: Profiles, theme: ThemeFile, args: &ScreenshotArgs) -> Result<ExitCode, Failure> {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     let press = |app: &mut tui::app::App, code| {
-        app.handle(crate::event::Event::Key(KeyEvent::new(
+        app.handle(crate::tui::msg::Event::Key(KeyEvent::new(
             code,
             KeyModifiers::NONE,
         )));
@@ -583,7 +583,7 @@ fn screenshot(p: Profiles, theme: ThemeFile, args: &ScreenshotArgs) -> Result<Ex
     };
     press(&mut app, KeyCode::Char(key));
     for key in keys {
-        app.handle(crate::event::Event::Key(key));
+        app.handle(crate::tui::msg::Event::Key(key));
     }
     let (width, height) = args.size;
     let buffer = tui::screenshot::capture(&mut app, width, height);

@@ -17,7 +17,6 @@ pub mod cli;
 #[cfg(target_os = "linux")]
 pub mod cluster;
 pub mod config;
-pub mod event;
 pub mod matrix;
 pub mod profile;
 #[cfg(target_os = "linux")]

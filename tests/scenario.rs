@@ -270,12 +270,12 @@ mod view {
 
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use n3x::cluster::engine::ClusterUpdate;
-    use n3x::event::Event;
     use n3x::readiness::{Outcome, Stage, StageEvent};
     use n3x::scenario::TestUpdate;
     use n3x::scenario::result::{Failure, TestResult, Verdict};
     use n3x::supervise::{Spec, Supervisor};
     use n3x::tui::app::{App, Request, View};
+    use n3x::tui::msg::Event;
     use n3x::tui::theme::Theme;
     use n3x::tui::ui;
     use ratatui::Terminal;

@@ -12,9 +12,9 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 
-use n3x::event::Event;
 use n3x::tui::app::{App, Mode};
 use n3x::tui::keymap::{self, Context, Pane};
+use n3x::tui::msg::Event;
 use n3x::tui::theme::Theme;
 use n3x::tui::ui;
 

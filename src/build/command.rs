@@ -14,10 +14,10 @@ use super::engine::{Command, Engine, Settings, plan_steps};
 use super::plan::{Backend, KasRunner};
 use super::state;
 use super::tools;
-use crate::event::{self, Event};
 use crate::matrix::{self, Variant};
 use crate::profile::Profiles;
 use crate::supervise::Supervisor;
+use crate::tui::msg::{self, Event};
 
 /// Arguments of `n3x build`.
 #[derive(Debug, Args)]
@@ -183,7 +183,7 @@ async fn build(
     backend: Backend,
 ) -> Result<ExitCode, String> {
     let supervisor = Supervisor::new().map_err(|e| format!("cannot start the supervisor: {e}"))?;
-    let (publisher, mut bus) = event::bus();
+    let (publisher, mut bus) = msg::bus();
     let engine = Engine::start(p, settings, supervisor, publisher);
     let mut numbers = Vec::new();
     for v in variants {

@@ -14,10 +14,10 @@ use super::progress::{BitbakeProgress, BuildProgress, NixProgress};
 use super::quick::{self, K3sSource};
 use super::state::{self, ArtifactRecord, BuildRecord, Outcome, StepRecord};
 use super::tools;
-use crate::event::{Event, Publisher};
 use crate::matrix::Variant;
 use crate::profile::Profiles;
 use crate::supervise::{Child, Output, Spec, Supervisor};
+use crate::tui::msg::{Event, Publisher};
 
 /// A build's number in this session (its directory name is its lasting ID).
 pub type BuildNo = u64;

@@ -8,9 +8,9 @@ use crate::build::engine::{BuildUpdate, Command, Engine, Settings};
 use crate::build::plan::{Backend, KasRunner};
 use crate::build::quick::{self, K3sSource, Manifest, archive, task};
 use crate::build::state::Outcome;
-use crate::event::{self, Event};
 use crate::profile::Profiles;
 use crate::supervise::Supervisor;
+use crate::tui::msg::{self, Event};
 
 /// The quick base's files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +74,7 @@ pub async fn ensure(
         .into_iter()
         .find(|v| quick::MACHINES.contains(&v.machine.as_str()) && v.node.is_none())
         .ok_or("the matrix has no qemuamd64 variant without a node to build the base from")?;
-    let (publisher, mut bus) = event::bus();
+    let (publisher, mut bus) = msg::bus();
     let engine = Engine::start(
         p,
         Settings {

@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::builds::BuildsState;
-use super::editor::{Editor, Outcome as EditorOutcome};
-use super::keymap::{self, Action, Binding, Context};
-use super::matrix::MatrixState;
-use super::theme::Theme;
 use crate::build::engine::BuildUpdate;
-use crate::event::Event;
 use crate::profile::{self, Profiles};
+use crate::tui::editor::{Editor, Outcome as EditorOutcome};
+use crate::tui::keymap::{self, Action, Binding, Context};
+use crate::tui::msg::Event;
+use crate::tui::theme::Theme;
+use crate::tui::views::builds::BuildsState;
+use crate::tui::views::matrix::MatrixState;
 
 /// The views of the workbench, in tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +89,7 @@ pub enum Request {
     /// Show a log file in a pager (the workbench gives the terminal to it meanwhile).
     Page(std::path::PathBuf),
     /// Do something to the workbench's cluster.
-    Cluster(super::cluster_keys::ClusterRequest),
+    Cluster(crate::tui::views::cluster::actions::ClusterRequest),
     /// Run a test of the catalog.
     Test(crate::scenario::catalog::TestDef),
 }
@@ -182,9 +182,9 @@ pub struct App {
     /// Lines the help overlay is scrolled by (when it does not fit).
     pub help_scroll: u16,
     /// The Cluster view's state.
-    pub cluster: super::cluster::ClusterState,
+    pub cluster: crate::tui::views::cluster::ClusterState,
     /// The Tests view's state.
-    pub tests: super::tests_state::TestsState,
+    pub tests: crate::tui::views::tests::TestsState,
 }
 
 impl App {
@@ -192,7 +192,7 @@ impl App {
     pub fn new(profiles: Arc<Profiles>, theme: Theme) -> App {
         App {
             matrix: MatrixState::new(&profiles),
-            tests: super::tests_state::TestsState::from_catalog(&profiles),
+            tests: crate::tui::views::tests::TestsState::from_catalog(&profiles),
             profiles,
             theme,
             view: View::Matrix,
@@ -204,7 +204,7 @@ impl App {
             builds: BuildsState::default(),
             backend_choice: None,
             help_scroll: 0,
-            cluster: super::cluster::ClusterState::default(),
+            cluster: crate::tui::views::cluster::ClusterState::default(),
         }
     }
 
@@ -214,7 +214,8 @@ impl App {
             || self.tests.running.is_some()
             || matches!(
                 self.cluster.phase,
-                super::cluster::Phase::Starting | super::cluster::Phase::Running
+                crate::tui::views::cluster::Phase::Starting
+                    | crate::tui::views::cluster::Phase::Running
             )
     }
 
@@ -222,7 +223,8 @@ impl App {
     pub fn cluster_runs(&self) -> bool {
         matches!(
             self.cluster.phase,
-            super::cluster::Phase::Starting | super::cluster::Phase::Running
+            crate::tui::views::cluster::Phase::Starting
+                | crate::tui::views::cluster::Phase::Running
         )
     }
 
@@ -291,16 +293,16 @@ impl App {
                 }
             }
             Event::ClusterStarted(Ok(())) => {
-                self.cluster.phase = super::cluster::Phase::Running;
+                self.cluster.phase = crate::tui::views::cluster::Phase::Running;
                 Update::REDRAW
             }
             Event::ClusterStarted(Err(why)) => {
                 self.cluster.note(format!("failed: {why}"));
-                self.cluster.phase = super::cluster::Phase::Failed(why);
+                self.cluster.phase = crate::tui::views::cluster::Phase::Failed(why);
                 Update::REDRAW
             }
             Event::ClusterStopped => {
-                self.cluster.phase = super::cluster::Phase::Idle;
+                self.cluster.phase = crate::tui::views::cluster::Phase::Idle;
                 self.cluster.attached = false;
                 if self.mode == Mode::Attached {
                     self.mode = Mode::Normal;
@@ -518,7 +520,7 @@ impl App {
                     return Update {
                         redraw: true,
                         request: Some(Request::Cluster(
-                            super::cluster_keys::ClusterRequest::Discover,
+                            crate::tui::views::cluster::actions::ClusterRequest::Discover,
                         )),
                     };
                 }
@@ -892,7 +894,10 @@ mod tests {
         press(&mut a, KeyCode::Home);
         assert_eq!(a.matrix.selected_index(), 0);
         press(&mut a, KeyCode::Char('s'));
-        assert_eq!(a.matrix.sort(), Some(super::super::matrix::Column::Variant));
+        assert_eq!(
+            a.matrix.sort(),
+            Some(crate::tui::views::matrix::Column::Variant)
+        );
         // Sorting keeps the selected variant; it moves to its sorted place (after the agents).
         assert_eq!(a.matrix.selected_variant().unwrap().key(), "base@qemuamd64");
         assert_eq!(a.matrix.selected_index(), 2);
@@ -920,7 +925,7 @@ mod tests {
     }
 
     fn draw(a: &mut App, width: u16, height: u16) -> String {
-        super::super::screenshot::to_text(&super::super::screenshot::capture(a, width, height))
+        crate::tui::screenshot::to_text(&crate::tui::screenshot::capture(a, width, height))
     }
 
     #[test]
@@ -995,9 +1000,11 @@ mod tests {
             "j moved the file"
         );
         press(&mut a, KeyCode::Char('G'));
-        let files =
-            super::super::preview::files(a.profiles(), a.matrix.selected_variant().unwrap())
-                .unwrap();
+        let files = crate::tui::views::matrix::preview::files(
+            a.profiles(),
+            a.matrix.selected_variant().unwrap(),
+        )
+        .unwrap();
         assert_eq!(a.matrix.preview.file, files.len() - 1);
         press(&mut a, KeyCode::Char('g'));
         assert_eq!(files[a.matrix.preview.file].path, "k3s-flags.txt");
@@ -1049,9 +1056,11 @@ mod tests {
             .unwrap();
         click(&mut a, 5, row as u16);
         assert_eq!(a.matrix.pane, Pane::Files);
-        let files =
-            super::super::preview::files(a.profiles(), a.matrix.selected_variant().unwrap())
-                .unwrap();
+        let files = crate::tui::views::matrix::preview::files(
+            a.profiles(),
+            a.matrix.selected_variant().unwrap(),
+        )
+        .unwrap();
         assert_eq!(files[a.matrix.preview.file].path, "rootfs/etc/hostname");
         // A click on the content focuses it; the wheel then scrolls it.
         click(&mut a, 100, 10);

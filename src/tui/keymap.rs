@@ -9,7 +9,7 @@ use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
-use super::app::View;
+use crate::tui::app::View;
 
 /// Everything a user can ask the workbench to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,26 +9,14 @@
 //! workbench.
 
 pub mod app;
-pub mod builds;
-mod builds_keys;
-pub mod builds_view;
-pub mod cluster;
-mod cluster_keys;
-pub mod cluster_view;
-pub mod diff;
 pub mod editor;
-mod focus;
 pub mod keymap;
 pub mod log_pane;
-pub mod matrix;
+pub mod msg;
 pub mod overlay;
 pub mod pane;
-pub mod preview;
 pub mod screenshot;
 pub mod terminal;
-mod tests_keys;
-pub mod tests_state;
-pub mod tests_view;
 pub mod theme;
 pub mod theme_file;
 pub mod themes;
@@ -46,13 +34,13 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::build::engine::{Engine, Settings};
 use crate::build::state;
-use crate::event::{self, Event, Publisher};
 use crate::profile::{self, Profiles};
 use crate::render;
 use crate::supervise::Supervisor;
 use app::{App, Request};
-use cluster_keys::ClusterRequest;
+use msg::{Event, Publisher};
 use theme::Theme;
+use views::cluster::actions::ClusterRequest;
 
 /// How the workbench ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,8 +65,8 @@ pub fn run(profiles: Profiles, theme: Theme, builds: Settings) -> io::Result<Exi
         app.matrix
             .set_build_state(&record.variant, record.outcome.word());
     }
-    app.builds = builds::BuildsState::with_history(&records, &builds.state, 50);
-    app.tests = tests_state::TestsState::new(&profiles, Some(&builds.state));
+    app.builds = views::builds::BuildsState::with_history(&records, &builds.state, 50);
+    app.tests = views::tests::TestsState::new(&profiles, Some(&builds.state));
     let supervisor = Supervisor::new().map_err(io::Error::other)?;
     let clusters = Clusters {
         supervisor: supervisor.clone(),
@@ -89,7 +77,7 @@ pub fn run(profiles: Profiles, theme: Theme, builds: Settings) -> io::Result<Exi
         followed: None,
     };
     let exit = runtime.block_on(async {
-        let (publisher, bus) = event::bus();
+        let (publisher, bus) = msg::bus();
         let engine = Engine::start(profiles, builds, supervisor, publisher.clone());
         let mut session = terminal::enter()?;
         let mut clusters = clusters;
@@ -507,7 +495,7 @@ async fn event_loop(
     engine: &Engine,
     clusters: &mut Clusters,
     publisher: Publisher,
-    mut bus: event::Subscriber,
+    mut bus: msg::Subscriber,
 ) -> io::Result<Exit> {
     let mut input = EventStream::new();
     let mut sigterm = signal(SignalKind::terminate())?;

@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::theme::Theme;
+use crate::tui::theme::Theme;
 
 /// Where a scrolled pane is: its first line on screen and how many lines it showed last time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

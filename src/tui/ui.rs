@@ -6,10 +6,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::app::{App, Mode, View};
-use super::keymap::{self, Action};
-use super::matrix::MAX_MARKS;
-use super::{builds_view, cluster_view, editor, overlay, tests_view, views};
+use super::views::{builds, cluster, matrix, tests};
+use super::{editor, overlay};
+use crate::tui::app::{App, Mode, View};
+use crate::tui::keymap::{self, Action};
+use crate::tui::views::matrix::MAX_MARKS;
 
 /// The smallest terminal the workbench lays out for; below it, it says so instead.
 pub const MIN_SIZE: (u16, u16) = (80, 24);
@@ -36,18 +37,18 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     let theme = app.theme;
     match (&mut app.editor, app.view) {
         (Some(editor), _) => editor::draw(frame, editor, &theme, body),
-        (None, View::Matrix) => views::matrix(frame, app, body),
+        (None, View::Matrix) => matrix::draw::matrix(frame, app, body),
         (None, View::Builds) if !app.builds.builds.is_empty() => {
-            builds_view::draw(frame, app, body)
+            builds::draw::draw(frame, app, body)
         }
         (None, View::Cluster)
-            if app.cluster.phase != super::cluster::Phase::Idle
+            if app.cluster.phase != crate::tui::views::cluster::Phase::Idle
                 || !app.cluster.nodes.is_empty() =>
         {
-            cluster_view::draw(frame, app, body)
+            cluster::draw::draw(frame, app, body)
         }
-        (None, View::Tests) if !app.tests.rows.is_empty() => tests_view::draw(frame, app, body),
-        (None, other) => views::empty(frame, app, other, body),
+        (None, View::Tests) if !app.tests.rows.is_empty() => tests::draw::draw(frame, app, body),
+        (None, other) => matrix::draw::empty(frame, app, other, body),
     }
     draw_status(frame, app, status);
     match app.mode {

@@ -6,13 +6,13 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
 
-use super::app::App;
-use super::keymap::Pane;
-use super::pane::{self, Scroll};
-use super::tint::tint;
 use crate::matrix::Variant;
 use crate::profile::Profiles;
 use crate::render::{self, RenderedFile};
+use crate::tui::app::App;
+use crate::tui::keymap::Pane;
+use crate::tui::pane::{self, Scroll};
+use crate::tui::tint::tint;
 
 /// Marks the highlighted file.
 const SELECTED: &str = "▶ ";

@@ -1,15 +1,18 @@
 //! State of the Builds view: every build of the session with its state, step, progress and
 //! the recent lines of its output; the selection, follow mode and the search in the log.
 
+pub mod actions;
+pub mod draw;
+
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::log_pane::{LogView, NO_LINES};
 use crate::build::engine::{BuildNo, BuildUpdate};
 use crate::build::plan::Backend;
 use crate::build::state::{ArtifactRecord, BuildRecord, Outcome};
 use crate::supervise::Child;
+use crate::tui::log_pane::{LogView, NO_LINES};
 
 /// Lines of output each build keeps for the log view and the search (the log files keep all).
 pub const KEPT_LINES: usize = 5000;

@@ -8,11 +8,11 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use super::app::App;
-use super::tests_state::{TestRow, TestsState, maybe_secs};
-use super::theme::Theme;
 use crate::scenario::history;
 use crate::scenario::result::{Verdict, secs};
+use crate::tui::app::App;
+use crate::tui::theme::Theme;
+use crate::tui::views::tests::{TestRow, TestsState, maybe_secs};
 
 /// Width of the catalog list.
 const LIST_WIDTH: u16 = 46;

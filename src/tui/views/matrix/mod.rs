@@ -2,14 +2,19 @@
 //! the marks for the diff, the focused pane, and what the detail pane says about the selected
 //! variant.
 
+pub mod diff;
+pub mod draw;
+mod focus;
+pub mod preview;
+
 use ratatui::layout::Rect;
 
-use super::diff::DiffState;
-use super::keymap::Pane;
-use super::preview::PreviewState;
 use crate::matrix::{self, Variant};
 use crate::profile::Profiles;
 use crate::render;
+use crate::tui::keymap::Pane;
+use crate::tui::views::matrix::diff::DiffState;
+use crate::tui::views::matrix::preview::PreviewState;
 
 /// How many variants can be marked at once (the two sides of a diff).
 pub const MAX_MARKS: usize = 2;

@@ -1,12 +1,12 @@
 //! What the Tests view's keys do, and how a test run's updates reach the Tests and Cluster
 //! views (a test's cluster shows in the Cluster view while no other cluster runs there).
 
-use super::app::{App, Message, Request, Update, View};
-use super::cluster::Phase;
-use super::keymap::Action;
-use super::tests_state::lines_since;
 use crate::cluster::engine::ClusterUpdate;
 use crate::scenario::TestUpdate;
+use crate::tui::app::{App, Message, Request, Update, View};
+use crate::tui::keymap::Action;
+use crate::tui::views::cluster::Phase;
+use crate::tui::views::tests::lines_since;
 
 impl App {
     fn tests_says(&mut self, text: impl Into<String>, error: bool) -> Update {
@@ -17,7 +17,7 @@ impl App {
         Update::REDRAW
     }
 
-    pub(super) fn tests_action(&mut self, action: Action) -> Update {
+    pub(crate) fn tests_action(&mut self, action: Action) -> Update {
         match action {
             Action::Up => {
                 self.tests.move_by(-1);
@@ -110,7 +110,7 @@ impl App {
         }
     }
 
-    pub(super) fn test_update(&mut self, update: TestUpdate) -> Update {
+    pub(crate) fn test_update(&mut self, update: TestUpdate) -> Update {
         let visible = match &update {
             TestUpdate::Cluster {
                 update: ClusterUpdate::Line { .. },

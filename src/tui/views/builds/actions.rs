@@ -3,11 +3,11 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::{App, Message, Mode, Request, Update, View};
-use super::keymap::Action;
-use super::log_pane::Outcome;
 use crate::build::engine::Command;
 use crate::build::plan::Backend;
+use crate::tui::app::{App, Message, Mode, Request, Update, View};
+use crate::tui::keymap::Action;
+use crate::tui::log_pane::Outcome;
 
 /// The backends in the chooser's order, with the key that picks each.
 pub const BACKENDS: [(Backend, char, &str); 3] = [
@@ -30,7 +30,7 @@ pub fn default_backend(machine: &str) -> usize {
 }
 
 impl App {
-    pub(super) fn builds_action(&mut self, action: Action) -> Update {
+    pub(crate) fn builds_action(&mut self, action: Action) -> Update {
         match action {
             Action::Build => {
                 let Some(v) = self.matrix.selected_variant().cloned() else {
@@ -60,7 +60,8 @@ impl App {
                 };
                 if !matches!(
                     b.phase,
-                    super::builds::Phase::Queued | super::builds::Phase::Running
+                    crate::tui::views::builds::Phase::Queued
+                        | crate::tui::views::builds::Phase::Running
                 ) {
                     return self.tell(&format!("build {} has ended already", b.no), false);
                 }
@@ -119,7 +120,7 @@ impl App {
         Update::REDRAW
     }
 
-    pub(super) fn backend_key(&mut self, key: KeyEvent) -> Update {
+    pub(crate) fn backend_key(&mut self, key: KeyEvent) -> Update {
         let Some((variant, highlighted)) = self.backend_choice.clone() else {
             self.mode = Mode::Normal;
             return Update::REDRAW;
@@ -162,7 +163,7 @@ impl App {
     }
 
     /// A key while a log pane's search is typed (the Builds or the Cluster view's).
-    pub(super) fn search_key(&mut self, key: KeyEvent) -> Update {
+    pub(crate) fn search_key(&mut self, key: KeyEvent) -> Update {
         let outcome = if self.view == View::Cluster {
             let (log, lines) = self.cluster.log_and_lines();
             log.search_key(lines, &key)
@@ -174,7 +175,7 @@ impl App {
     }
 
     /// What a log pane's key did, for the screen.
-    pub(super) fn log_outcome(&mut self, outcome: Outcome) -> Update {
+    pub(crate) fn log_outcome(&mut self, outcome: Outcome) -> Update {
         match outcome {
             Outcome::NotMine => return Update::NOTHING,
             Outcome::Done => {}
@@ -197,8 +198,8 @@ mod tests {
 
     use super::*;
     use crate::build::engine::BuildUpdate;
-    use crate::event::Event;
     use crate::profile::Profiles;
+    use crate::tui::msg::Event;
     use crate::tui::theme::Theme;
 
     fn app() -> App {

@@ -8,11 +8,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use tui_term::widget::PseudoTerminal;
 
-use super::app::App;
-use super::builds::{Build, Phase};
-use super::log_pane;
-use super::theme::Theme;
 use crate::build::state::{Outcome, human};
+use crate::tui::app::App;
+use crate::tui::log_pane;
+use crate::tui::theme::Theme;
+use crate::tui::views::builds::{Build, Phase};
 
 /// Draws the Builds view into `area` (there is at least one build).
 pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {

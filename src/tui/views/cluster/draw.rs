@@ -9,13 +9,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use tui_term::widget::PseudoTerminal;
 
-use super::app::App;
-use super::cluster::{Owner, Phase};
-use super::log_pane;
-use super::theme::Theme;
 use crate::build::state::human;
 use crate::cluster::engine::NodeState;
 use crate::cluster::procstat::rss_mib;
+use crate::tui::app::App;
+use crate::tui::log_pane;
+use crate::tui::theme::Theme;
+use crate::tui::views::cluster::{Owner, Phase};
 
 fn state_style(t: &Theme, state: &NodeState) -> Style {
     match state {
@@ -27,7 +27,7 @@ fn state_style(t: &Theme, state: &NodeState) -> Style {
 }
 
 /// The node's readiness stage (`k3s-service running`, `ready passed`) and a stand-in badge.
-fn stage_span(t: &Theme, n: &super::cluster::NodeView) -> Span<'static> {
+fn stage_span(t: &Theme, n: &crate::tui::views::cluster::NodeView) -> Span<'static> {
     use crate::readiness::Outcome;
     let Some(e) = &n.stage else {
         return Span::styled(format!("{:<22} ", ""), t.dim);
@@ -254,7 +254,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
             console.with_screen(|screen| frame.render_widget(PseudoTerminal::new(screen), body));
         }
         _ => {
-            let first = (node.lines.len() == super::cluster::KEPT_LINES).then(|| {
+            let first = (node.lines.len() == crate::tui::views::cluster::KEPT_LINES).then(|| {
                 "… older lines are in the console log (n3x cluster status names it)".to_string()
             });
             log_pane::draw(frame, body, &node.lines, &c.log, &t, first, |_| t.text);

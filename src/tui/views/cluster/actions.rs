@@ -2,9 +2,9 @@
 
 use crossterm::event::KeyEvent;
 
-use super::app::{App, Message, Mode, Request, Update};
-use super::cluster::{self, Owner, Phase};
-use super::keymap::Action;
+use crate::tui::app::{App, Message, Mode, Request, Update};
+use crate::tui::keymap::Action;
+use crate::tui::views::cluster::{self, Owner, Phase};
 
 /// What the workbench asks of its cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +35,7 @@ pub enum ClusterRequest {
 }
 
 impl App {
-    pub(super) fn cluster_action(&mut self, action: Action) -> Update {
+    pub(crate) fn cluster_action(&mut self, action: Action) -> Update {
         let request = |r: ClusterRequest| Update {
             redraw: true,
             request: Some(Request::Cluster(r)),
@@ -164,7 +164,7 @@ impl App {
     }
 
     /// A key while a console is attached: Ctrl-] leaves, everything else goes to the node.
-    pub(super) fn attached_key(&mut self, key: KeyEvent) -> Update {
+    pub(crate) fn attached_key(&mut self, key: KeyEvent) -> Update {
         if cluster::is_detach(&key) {
             self.cluster.attached = false;
             self.mode = Mode::Normal;
@@ -186,7 +186,7 @@ impl App {
     }
 
     /// The answer to "tear down the cluster of another process?".
-    pub(super) fn confirm_down_key(&mut self, key: KeyEvent) -> Update {
+    pub(crate) fn confirm_down_key(&mut self, key: KeyEvent) -> Update {
         self.message = None;
         if matches!(key.code, crossterm::event::KeyCode::Char('y')) {
             return self.cluster_action(Action::ClusterDown);

@@ -4,19 +4,19 @@
 
 use ratatui::layout::{Position, Rect};
 
-use super::app::{App, Message, Update};
-use super::diff::{self, DiffState};
-use super::keymap::{self, Action, Pane};
-use super::matrix::MarkChange;
-use super::pane::Scroll;
-use super::preview::{self, PreviewState};
+use crate::tui::app::{App, Message, Update};
+use crate::tui::keymap::{self, Action, Pane};
+use crate::tui::pane::Scroll;
+use crate::tui::views::matrix::MarkChange;
+use crate::tui::views::matrix::diff::{self, DiffState};
+use crate::tui::views::matrix::preview::{self, PreviewState};
 
 /// Lines `J`/`K` scroll the details or the previewed file by.
 const DETAIL_STEP: isize = 3;
 
 impl App {
     /// Does what a Matrix view `action` means in the focused pane.
-    pub(super) fn matrix_action(&mut self, action: Action) -> Update {
+    pub(crate) fn matrix_action(&mut self, action: Action) -> Update {
         let m = &mut self.matrix;
         match (m.pane, action) {
             (_, Action::Open) => return self.open(),
@@ -149,7 +149,7 @@ impl App {
 
     /// After the profiles changed: the diff is built again from them, or closed when its
     /// variants are gone.
-    pub(super) fn refresh_diff(&mut self) {
+    pub(crate) fn refresh_diff(&mut self) {
         if self.matrix.diff.is_none() {
             return;
         }
@@ -172,7 +172,7 @@ impl App {
 
     /// Selects what a left click at (`column`, `row`) hit: a variant in the table, a file in
     /// the preview's list; a click on the previewed content focuses it.
-    pub(super) fn click(&mut self, column: u16, row: u16) -> Update {
+    pub(crate) fn click(&mut self, column: u16, row: u16) -> Update {
         let at = Position::new(column, row);
         let hit = |area: Option<Rect>| area.filter(|a| a.contains(at)).map(|a| row - a.y);
         let m = &self.matrix;

@@ -1,6 +1,9 @@
 //! State of the Tests view: the catalog, the last result of each test (from its history),
 //! the running test's stages as they arrive, and its checks.
 
+pub mod actions;
+pub mod draw;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -207,7 +210,7 @@ pub fn maybe_secs(d: Option<Duration>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+mod unit {
     use super::*;
     use crate::readiness::{Outcome, Stage, StageEvent};
 

@@ -11,12 +11,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Block;
 use similar::{ChangeTag, TextDiff};
 
-use super::app::App;
-use super::pane::{self, Scroll};
-use super::theme::Theme;
 use crate::matrix::{self, Variant};
 use crate::profile::Profiles;
 use crate::render;
+use crate::tui::app::App;
+use crate::tui::pane::{self, Scroll};
+use crate::tui::theme::Theme;
 
 /// Lines of context around each change in a file's diff.
 pub const CONTEXT: usize = 3;

@@ -2,17 +2,20 @@
 //! owns, seen through its sockets), its nodes on their way up, the selected node's console
 //! with its scrollback, and the attached console that receives the keys.
 
+pub mod actions;
+pub mod draw;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::log_pane::{LogView, NO_LINES};
 use crate::cluster::engine::{ClusterUpdate, NodeState};
 use crate::cluster::procstat::CpuMeter;
 use crate::cluster::remote::RemoteConsole;
 use crate::readiness::{CLUSTER, Outcome, StageEvent};
 use crate::supervise::Child;
+use crate::tui::log_pane::{LogView, NO_LINES};
 
 /// Progress lines kept for the view.
 pub const KEPT_NOTES: usize = 200;

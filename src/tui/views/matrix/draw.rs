@@ -6,10 +6,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 
-use super::app::{App, View};
-use super::keymap::{self, Action, Pane};
-use super::matrix::{self, Column};
 use super::{diff, preview};
+use crate::tui::app::{App, View};
+use crate::tui::keymap::{self, Action, Pane};
+use crate::tui::views::matrix::{self, Column};
 
 /// The detail pane's narrowest width beside the table.
 const DETAIL_MIN_WIDTH: u16 = 48;
