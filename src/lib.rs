@@ -24,6 +24,8 @@ pub mod readiness;
 pub mod render;
 #[cfg(target_os = "linux")]
 pub mod scenario;
+#[cfg(target_os = "linux")]
+pub mod session;
 pub mod suggest;
 #[cfg(target_os = "linux")]
 pub mod supervise;

@@ -4,7 +4,6 @@
 //! and `n3x build` ([`command`], printing through [`batch`]).
 
 pub mod batch;
-pub mod command;
 pub mod engine;
 pub mod plan;
 pub mod progress;

@@ -453,7 +453,7 @@ pub async fn up(
                 ports: ports.owners(&s.name),
             })
             .collect(),
-        owner_socket: Some(runtime.root().join(super::owner::SOCKET)),
+        owner_socket: Some(runtime.root().join(crate::session::owner::SOCKET)),
     };
     info.save(runtime.root())
         .map_err(|e| format!("cannot write {}: {e}", runtime.root().display()))?;

@@ -56,7 +56,7 @@ pub struct ClusterInfo {
     #[serde(default)]
     pub switches: Vec<SwitchInfo>,
     /// The owner's socket (restart, stop, start a node; tear down): see
-    /// [`super::owner`].
+    /// [`crate::session::owner`].
     #[serde(default)]
     pub owner_socket: Option<PathBuf>,
 }

@@ -7,7 +7,6 @@
 pub mod batch;
 pub mod catalog;
 pub mod checks;
-pub mod command;
 pub mod history;
 pub mod junit;
 pub mod reach;

@@ -128,7 +128,7 @@ struct Clusters {
     repo: std::path::PathBuf,
     state: std::path::PathBuf,
     /// The cluster, once `up` has returned it (`None` inside while starting or stopping).
-    running: Option<crate::cluster::owner::Slot>,
+    running: Option<crate::session::owner::Slot>,
     /// The tasks that serve its owner socket (they end with it).
     serving: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
     /// A cluster another process owns: its description and the task that follows it.
@@ -136,7 +136,7 @@ struct Clusters {
 }
 
 use crate::cluster::info::ClusterInfo;
-use crate::cluster::owner;
+use crate::session::owner;
 
 /// Where the description of the cluster on screen comes from.
 enum Described {
@@ -315,7 +315,7 @@ impl Clusters {
                     // Another process owns it: it tears it down; the follower sees it go.
                     let (info, publisher) = (info.clone(), publisher.clone());
                     tokio::spawn(async move {
-                        let text = match crate::cluster::command::stop_cluster_async(&info).await {
+                        let text = match crate::cli::cluster::stop_cluster_async(&info).await {
                             Ok(done) => done,
                             Err(e) => format!("cannot tear the cluster down: {e}"),
                         };
@@ -368,7 +368,7 @@ impl Clusters {
                                     Some(s) => match owner::ask(
                                         s,
                                         &owner::Request::Restart(name.clone()),
-                                        crate::cluster::command::OWNER_TIMEOUT,
+                                        crate::cli::cluster::OWNER_TIMEOUT,
                                     )
                                     .await
                                     {
@@ -405,7 +405,7 @@ impl Clusters {
                 let publisher = publisher.clone();
                 tokio::spawn(async move {
                     if let Some(info) = described.info().await {
-                        let text = crate::cluster::command::topology(&info).await;
+                        let text = crate::cli::cluster::topology(&info).await;
                         let _ = publisher
                             .send(Event::Cluster(
                                 crate::cluster::engine::ClusterUpdate::Topology(text),

@@ -3,6 +3,10 @@
 //!
 //! Exit codes: 0 success, 1 `render --check` found stale files, 2 usage or profile errors.
 
+pub mod build;
+pub mod cluster;
+pub mod test;
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -53,24 +57,24 @@ pub enum Command {
     /// Draw a workbench view headlessly into an SVG image and a plain-text copy.
     Screenshot(ScreenshotArgs),
     /// Build variants (isar, nixos or quick backend), show what would run, or list past builds.
-    Build(crate::build::command::BuildArgs),
+    Build(crate::cli::build::BuildArgs),
     /// Boot a profile's QEMU cluster (`up`), show it (`status`) or stop it (`down`).
     #[cfg(target_os = "linux")]
     #[command(subcommand)]
-    Cluster(crate::cluster::command::ClusterCommand),
+    Cluster(crate::cli::cluster::ClusterCommand),
     /// Attach to a node's serial console (Ctrl-] leaves).
     #[cfg(target_os = "linux")]
-    Console(crate::cluster::command::ConsoleArgs),
+    Console(crate::cli::cluster::ConsoleArgs),
     /// Run a command on a node through its control channel; its exit code becomes n3x's.
     #[cfg(target_os = "linux")]
-    Exec(crate::cluster::command::ExecArgs),
+    Exec(crate::cli::cluster::ExecArgs),
     /// Set a node's NIC link up or down (fault injection through QMP).
     #[cfg(target_os = "linux")]
-    Link(crate::cluster::command::LinkArgs),
+    Link(crate::cli::cluster::LinkArgs),
     /// Run cluster tests from the catalog (`--list` shows it): boot, follow every node to
     /// k3s Ready, check; JUnit and artifacts for CI. Exit 0 passed, 1 failed, 2 setup error.
     #[cfg(target_os = "linux")]
-    Test(crate::scenario::command::TestArgs),
+    Test(crate::cli::test::TestArgs),
 }
 
 /// Arguments of `n3x screenshot`.
@@ -237,24 +241,22 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         #[cfg(target_os = "linux")]
         Some(Command::Cluster(command)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
-            crate::cluster::command::cluster(p, &command).map_err(Failure::usage)
+            crate::cli::cluster::cluster(p, &command).map_err(Failure::usage)
         }
         #[cfg(target_os = "linux")]
-        Some(Command::Console(args)) => {
-            crate::cluster::command::console(&args).map_err(Failure::usage)
-        }
+        Some(Command::Console(args)) => crate::cli::cluster::console(&args).map_err(Failure::usage),
         #[cfg(target_os = "linux")]
-        Some(Command::Exec(args)) => crate::cluster::command::exec(&args).map_err(Failure::usage),
+        Some(Command::Exec(args)) => crate::cli::cluster::exec(&args).map_err(Failure::usage),
         #[cfg(target_os = "linux")]
-        Some(Command::Link(args)) => crate::cluster::command::link(&args).map_err(Failure::usage),
+        Some(Command::Link(args)) => crate::cli::cluster::link(&args).map_err(Failure::usage),
         #[cfg(target_os = "linux")]
         Some(Command::Test(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
-            crate::scenario::command::run(p, &args).map_err(Failure::usage)
+            crate::cli::test::run(p, &args).map_err(Failure::usage)
         }
         Some(Command::Build(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
-            crate::build::command::run(p, &args).map_err(Failure::usage)
+            crate::cli::build::run(p, &args).map_err(Failure::usage)
         }
         Some(Command::Screenshot(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
@@ -280,7 +282,7 @@ fn workbench(
     let theme = theme(theme_flag, cwd)?;
     let builds = crate::build::engine::Settings {
         repo: repo_root(&p),
-        state: crate::build::command::state_dir(None).map_err(Failure::usage)?,
+        state: crate::cli::build::state_dir(None).map_err(Failure::usage)?,
         kas: crate::build::plan::KasRunner::Container,
         k3s_binary: None,
         jobs: 1,

@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{Mutex, Notify};
 
-use super::engine::Cluster;
+use crate::cluster::engine::Cluster;
 
 /// The socket's file name in the runtime directory.
 pub const SOCKET: &str = "owner.sock";

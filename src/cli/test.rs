@@ -14,14 +14,14 @@ use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use super::batch::{self, Batch, Style};
-use super::catalog::{self, Availability, TestDef};
-use super::result::{TestResult, Verdict};
-use super::runner::{self, Settings};
-use super::{history, junit};
 use crate::build::plan::Backend;
-use crate::cluster::command::{BootArgs, repo_of};
+use crate::cli::cluster::{BootArgs, repo_of};
 use crate::profile::{Profiles, display_path};
+use crate::scenario::batch::{self, Batch, Style};
+use crate::scenario::catalog::{self, Availability, TestDef};
+use crate::scenario::result::{TestResult, Verdict};
+use crate::scenario::runner::{self, Settings};
+use crate::scenario::{history, junit};
 use crate::supervise::Supervisor;
 
 /// Arguments of `n3x test`.
@@ -267,7 +267,7 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
                 continue;
             };
             if failed && keep {
-                let _ = tx.send(super::TestUpdate::Kept {
+                let _ = tx.send(crate::scenario::TestUpdate::Kept {
                     test: t.name.clone(),
                     profile: t.profile.clone(),
                     nodes: after

@@ -14,13 +14,14 @@ use clap::{Args, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use super::accel::Accel;
-use super::control::ControlChannel;
-use super::engine::{self, ClusterUpdate, NodeState, Options};
-use super::info::{ClusterInfo, process_alive};
-use super::qmp::Qmp;
-use super::{owner, paths, procstat, relay};
+use crate::cluster::accel::Accel;
+use crate::cluster::control::ControlChannel;
+use crate::cluster::engine::{self, ClusterUpdate, NodeState, Options};
+use crate::cluster::info::{ClusterInfo, process_alive};
+use crate::cluster::qmp::Qmp;
+use crate::cluster::{paths, procstat, relay};
 use crate::profile::Profiles;
+use crate::session::owner;
 use crate::supervise::Supervisor;
 
 /// `n3x cluster …`.
@@ -85,7 +86,7 @@ impl BootArgs {
 
     /// The state directory, from the flag or the environment.
     pub fn state(&self) -> Result<PathBuf, String> {
-        crate::build::command::state_dir(self.state_dir.as_ref())
+        crate::cli::build::state_dir(self.state_dir.as_ref())
     }
 }
 
@@ -273,7 +274,7 @@ pub fn stop_cluster(info: &ClusterInfo) -> Result<String, String> {
 pub async fn stop_cluster_async(info: &ClusterInfo) -> Result<String, String> {
     let runtime_file = paths::runtime_base()?
         .join(&info.profile)
-        .join(super::info::FILE);
+        .join(crate::cluster::info::FILE);
     let asked = match &info.owner_socket {
         Some(socket) => owner::ask(socket, &owner::Request::Down, OWNER_TIMEOUT)
             .await
@@ -357,7 +358,7 @@ pub async fn topology(info: &ClusterInfo) -> String {
             "IN PKTS",
             "OUT PKTS"
         ));
-        let counters = super::switch_mgmt::ports(&sw.mgmt).await;
+        let counters = crate::cluster::switch_mgmt::ports(&sw.mgmt).await;
         for (port, owner, vlans) in &sw.ports {
             let c = counters
                 .as_ref()
@@ -624,7 +625,7 @@ pub fn link(args: &LinkArgs) -> Result<ExitCode, String> {
         ));
     }
     let up = args.state == "up";
-    let device = super::qemu::nic_device_id(&args.nic);
+    let device = crate::cluster::qemu::nic_device_id(&args.nic);
     runtime()?.block_on(async move {
         Qmp::new(node.qmp.clone())
             .set_link(&device, up)

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
 
-use super::batch::Batch;
-use super::engine::{Command, Engine, Settings, plan_steps};
-use super::plan::{Backend, KasRunner};
-use super::state;
-use super::tools;
+use crate::build::batch::Batch;
+use crate::build::engine::{Command, Engine, Settings, plan_steps};
+use crate::build::plan::{Backend, KasRunner};
+use crate::build::state;
+use crate::build::tools;
 use crate::matrix::{self, Variant};
 use crate::profile::Profiles;
 use crate::supervise::Supervisor;
@@ -124,7 +124,7 @@ fn select(p: &Profiles, args: &BuildArgs) -> Result<Vec<Variant>, String> {
             .collect();
     // The quick backend makes qemuamd64 images: a whole-matrix quick build means those.
     if args.backend == Backend::Quick && args.machine.is_none() && args.variant.is_none() {
-        chosen.retain(|v| super::quick::MACHINES.contains(&v.machine.as_str()));
+        chosen.retain(|v| crate::build::quick::MACHINES.contains(&v.machine.as_str()));
     }
     if chosen.is_empty() {
         return Err(format!(

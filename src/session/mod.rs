@@ -1,0 +1,3 @@
+//! One running cluster and its lifecycle.
+
+pub mod owner;
