@@ -26,6 +26,7 @@ pub mod render;
 pub mod scenario;
 #[cfg(target_os = "linux")]
 pub mod session;
+pub mod stream;
 pub mod suggest;
 #[cfg(target_os = "linux")]
 pub mod supervise;

@@ -441,10 +441,9 @@ fn a_detached_cluster_serves_the_console_the_workbench_and_restarts_until_torn_d
     let (code, name) = exec("simple", "server-1", "hostname");
     assert_eq!((code, name.trim()), (0, "server-1"));
     // QEMU said nothing about an unconnected eth0, and eth0 is there in the guest.
-    let info = n3x::cluster::info::ClusterInfo::load(
-        &n3x::cluster::paths::runtime_base().unwrap().join("simple"),
-    )
-    .unwrap();
+    let info =
+        n3x::cluster::info::ClusterInfo::load(&n3x::cluster::paths::runtime_base().join("simple"))
+            .unwrap();
     let log = std::fs::read_to_string(&info.nodes[0].console_log).unwrap();
     assert!(log.contains("N3X-NET-UP"), "{log}");
     for warning in [

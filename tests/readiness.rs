@@ -18,8 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::repo;
-use n3x::cluster::engine::{self, ClusterUpdate, Options};
-use n3x::readiness::{self, Expectations, Outcome, Stage};
+use n3x::cluster::engine::{self, Options};
+use n3x::readiness::{Outcome, ReadinessUpdate, Stage};
+use n3x::session::{Owner, SessionUpdate};
 
 /// One cluster at a time: the machine has two cores.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -77,14 +78,15 @@ async fn wrong_token_on_agent_1() {
     let supervisor = n3x::supervise::Supervisor::new()
         .unwrap()
         .with_wrapper(env!("CARGO_BIN_EXE_n3x"));
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, mut rx) = n3x::stream::channel(n3x::stream::CAPACITY);
     let collected = tokio::spawn(async move {
         let mut hits = Vec::new();
         let mut stages = Vec::new();
         while let Some(u) = rx.recv().await {
             match u {
-                ClusterUpdate::Signature(hit) => hits.push(hit),
-                ClusterUpdate::Stage(event) => stages.push(event),
+                SessionUpdate::Readiness(ReadinessUpdate::Signature(hit)) => hits.push(hit),
+                SessionUpdate::Readiness(ReadinessUpdate::Stage(event)) => stages.push(event),
+                SessionUpdate::Stopped => break,
                 _ => {}
             }
         }
@@ -99,18 +101,13 @@ async fn wrong_token_on_agent_1() {
         state: state_dir(),
         backend: engine::ImageBackend::Quick,
     };
-    let cluster = engine::up(Arc::clone(&p), options, supervisor, tx.clone())
+    let owner = Owner::boot(Arc::clone(&p), options, supervisor, tx)
         .await
         .expect("the cluster starts");
-    let expect = Expectations::for_plan(&cluster.plan);
+    let expect = owner.expectations();
     assert_eq!(expect.ready_count, 2);
-    let report = tokio::time::timeout(
-        Duration::from_secs(1500),
-        readiness::follow(&cluster, Arc::clone(&p), expect, tx.clone()),
-    )
-    .await;
-    cluster.down().await;
-    drop(tx);
+    let report = tokio::time::timeout(Duration::from_secs(1500), owner.readiness(expect)).await;
+    owner.down().await;
     let report = report.expect("readiness ends on its own stage timeouts");
     let (hits, stages) = collected.await.unwrap();
 
@@ -170,7 +167,7 @@ async fn wrong_token_on_agent_1() {
         .unwrap_or_else(|| panic!("{:?}", server.signatures));
     assert!(refused.line.contains("192.168.1.3"), "{}", refused.line);
 
-    // The cluster stage fails naming the node; the same events went out on the channel.
+    // The cluster stage fails naming the node; the same events went out on the stream.
     let Outcome::Failed { hint } = &report.cluster.outcome else {
         panic!("{summary}")
     };

@@ -270,19 +270,20 @@ mod view {
 
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use n3x::cluster::engine::ClusterUpdate;
-    use n3x::readiness::{Outcome, Stage, StageEvent};
+    use n3x::readiness::{Outcome, ReadinessUpdate, Stage, StageEvent};
     use n3x::scenario::TestUpdate;
     use n3x::scenario::result::{Failure, TestResult, Verdict};
+    use n3x::session::SessionUpdate;
     use n3x::supervise::{Spec, Supervisor};
     use n3x::tui::app::{App, Request, View};
-    use n3x::tui::msg::Event;
+    use n3x::tui::msg::Msg;
     use n3x::tui::theme::Theme;
     use n3x::tui::ui;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
 
     fn press(a: &mut App, c: char) -> n3x::tui::app::Update {
-        a.handle(Event::Key(KeyEvent::new(
+        a.handle(Msg::Key(KeyEvent::new(
             KeyCode::Char(c),
             KeyModifiers::NONE,
         )))
@@ -302,17 +303,17 @@ mod view {
             .join("\n")
     }
 
-    fn stage(node: &str, stage: Stage, outcome: Outcome, at: u64, took: u64) -> Event {
-        Event::Test(TestUpdate::Cluster {
+    fn stage(node: &str, stage: Stage, outcome: Outcome, at: u64, took: u64) -> Msg {
+        Msg::Test(TestUpdate::Session {
             test: "cluster-vlans".into(),
-            update: ClusterUpdate::Stage(StageEvent {
+            update: SessionUpdate::Readiness(ReadinessUpdate::Stage(StageEvent {
                 node: node.into(),
                 stage,
                 outcome,
                 at: Duration::from_secs(at + took),
                 elapsed: Duration::from_secs(took),
                 detail: String::new(),
-            }),
+            })),
         })
     }
 
@@ -338,27 +339,27 @@ mod view {
         let child = supervisor.spawn(spec).unwrap();
         child.wait().await;
 
-        a.handle(Event::Test(TestUpdate::Started {
+        a.handle(Msg::Test(TestUpdate::Started {
             test: "cluster-vlans".into(),
             backend: "quick".into(),
             profile: "vlans".into(),
             nodes: vec!["server-1".into(), "agent-1".into()],
         }));
-        a.handle(Event::Test(TestUpdate::Cluster {
+        a.handle(Msg::Test(TestUpdate::Session {
             test: "cluster-vlans".into(),
-            update: ClusterUpdate::Console {
+            update: SessionUpdate::Cluster(ClusterUpdate::Console {
                 node: "agent-1".into(),
                 child: child.clone(),
-            },
+            }),
         }));
         // The engine passes each console line on as the node prints it.
         for i in 1..=100 {
-            a.handle(Event::Test(TestUpdate::Cluster {
+            a.handle(Msg::Test(TestUpdate::Session {
                 test: "cluster-vlans".into(),
-                update: ClusterUpdate::Line {
+                update: SessionUpdate::Cluster(ClusterUpdate::Line {
                     node: "agent-1".into(),
                     text: i.to_string(),
-                },
+                }),
             }));
         }
         a.handle(stage("server-1", Stage::QemuStarted, Outcome::Passed, 0, 1));
@@ -400,7 +401,7 @@ mod view {
             checks: vec![],
             started: "2026-12-01T19:00:00Z".into(),
         };
-        a.handle(Event::Test(TestUpdate::Finished(Box::new(result))));
+        a.handle(Msg::Test(TestUpdate::Finished(Box::new(result))));
         let text = screen(&mut a);
         assert!(text.contains("cluster-vlans           FAILED"), "{text}");
         assert!(text.contains("agent-1 stopped at registered"), "{text}");

@@ -14,7 +14,7 @@ use ratatui::style::Color;
 
 use n3x::tui::app::{App, Mode};
 use n3x::tui::keymap::{self, Context, Pane};
-use n3x::tui::msg::Event;
+use n3x::tui::msg::Msg;
 use n3x::tui::theme::Theme;
 use n3x::tui::ui;
 
@@ -26,12 +26,12 @@ fn app() -> App {
 }
 
 fn press(app: &mut App, code: KeyCode) {
-    app.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    app.handle(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
 }
 
 fn keys(app: &mut App, keys: &str) {
     for key in n3x::tui::screenshot::parse_keys(keys).unwrap() {
-        app.handle(Event::Key(key));
+        app.handle(Msg::Key(key));
     }
 }
 
@@ -330,11 +330,11 @@ fn with_builds(a: &mut App) {
         steps: vec!["run   mmdebstrap …".into()],
         estimate: Some(Duration::from_secs(70)),
     };
-    a.handle(Event::Build(
+    a.handle(Msg::Build(
         1,
         queued("server-vlans-server-1@qemuamd64", Backend::Quick),
     ));
-    a.handle(Event::Build(
+    a.handle(Msg::Build(
         1,
         BuildUpdate::Finished {
             outcome: Outcome::Succeeded,
@@ -348,14 +348,14 @@ fn with_builds(a: &mut App) {
             }],
         },
     ));
-    a.handle(Event::Build(2, queued("server@qemuarm64", Backend::Isar)));
-    a.handle(Event::Build(
+    a.handle(Msg::Build(2, queued("server@qemuarm64", Backend::Isar)));
+    a.handle(Msg::Build(
         2,
         BuildUpdate::Started {
             dir: "/state/builds/b2".into(),
         },
     ));
-    a.handle(Event::Build(
+    a.handle(Msg::Build(
         2,
         BuildUpdate::Step {
             index: 0,
@@ -369,9 +369,9 @@ fn with_builds(a: &mut App) {
         "ERROR: Task do_fetch failed",
         "NOTE: Tasks Summary",
     ] {
-        a.handle(Event::Build(2, BuildUpdate::Line(line.into())));
+        a.handle(Msg::Build(2, BuildUpdate::Line(line.into())));
     }
-    a.handle(Event::Build(
+    a.handle(Msg::Build(
         2,
         BuildUpdate::Finished {
             outcome: Outcome::Failed,
@@ -380,7 +380,7 @@ fn with_builds(a: &mut App) {
             artifacts: vec![],
         },
     ));
-    a.handle(Event::Build(3, queued("base@qemuamd64", Backend::Nixos)));
+    a.handle(Msg::Build(3, queued("base@qemuamd64", Backend::Nixos)));
 }
 
 #[test]
@@ -481,6 +481,8 @@ fn without_a_terminal_n3x_names_the_commands_to_use_instead() {
 #[test]
 fn the_cluster_view_shows_each_node_its_console_and_who_gets_the_keys() {
     use n3x::cluster::engine::{ClusterUpdate, NodeState};
+    use n3x::readiness::ReadinessUpdate;
+    use n3x::session::SessionUpdate;
     use n3x::supervise::{Spec, Supervisor};
     let dir = tempfile::tempdir().unwrap();
     let supervisor = Supervisor::new()
@@ -497,7 +499,7 @@ fn the_cluster_view_shows_each_node_its_console_and_who_gets_the_keys() {
     let mut a = app();
     press(&mut a, KeyCode::Char('3'));
     // u boots the profile of the variant selected in the Matrix view (base: the first one).
-    let update = a.handle(Event::Key(KeyEvent::new(
+    let update = a.handle(Msg::Key(KeyEvent::new(
         KeyCode::Char('u'),
         KeyModifiers::NONE,
     )));
@@ -505,17 +507,18 @@ fn the_cluster_view_shows_each_node_its_console_and_who_gets_the_keys() {
         format!("{:?}", update.request).contains("Up(\"bonding-vlans\")"),
         "{update:?}"
     );
-    a.handle(Event::Cluster(ClusterUpdate::Console {
+    let cluster = |u| Msg::Session(SessionUpdate::Cluster(u));
+    a.handle(cluster(ClusterUpdate::Console {
         node: "server-1".into(),
         child: child.clone(),
     }));
-    a.handle(Event::Cluster(ClusterUpdate::State {
+    a.handle(cluster(ClusterUpdate::State {
         node: "server-1".into(),
         state: NodeState::Ready(vec!["eth1.200=192.168.200.1/24".into()]),
     }));
     // The readiness engine says the node runs the k3s test stand-in: the tile marks it.
-    a.handle(Event::Cluster(ClusterUpdate::Stage(
-        n3x::readiness::StageEvent {
+    a.handle(Msg::Session(SessionUpdate::Readiness(
+        ReadinessUpdate::Stage(n3x::readiness::StageEvent {
             node: "server-1".into(),
             stage: n3x::readiness::Stage::K3sService,
             outcome: n3x::readiness::Outcome::Running,
@@ -523,9 +526,20 @@ fn the_cluster_view_shows_each_node_its_console_and_who_gets_the_keys() {
             elapsed: std::time::Duration::from_secs(2),
             detail: "k3s version v1.35.0+k3s3-standin (standin) — the n3x test STAND-IN, not k3s"
                 .into(),
-        },
+        }),
     )));
-    a.handle(Event::ClusterStarted(Ok(())));
+    // The session says the cluster runs (this workbench owns it).
+    a.handle(Msg::Session(SessionUpdate::Started(Ok(
+        n3x::cluster::info::ClusterInfo {
+            profile: "bonding-vlans".into(),
+            owner: std::process::id(),
+            accel: "tcg".into(),
+            nodes: vec![],
+            logs: dir.path().into(),
+            switches: vec![],
+            owner_socket: None,
+        },
+    ))));
     let start = std::time::Instant::now();
     let text = loop {
         let text = screen(&draw(&mut a, 120, 40)).join("\n");
@@ -547,7 +561,7 @@ fn the_cluster_view_shows_each_node_its_console_and_who_gets_the_keys() {
     // a attaches: keys go to the console (q does not quit), the badge names the node.
     press(&mut a, KeyCode::Char('a'));
     assert_eq!(a.mode, Mode::Attached);
-    let quit = a.handle(Event::Key(KeyEvent::new(
+    let quit = a.handle(Msg::Key(KeyEvent::new(
         KeyCode::Char('q'),
         KeyModifiers::NONE,
     )));
@@ -555,7 +569,7 @@ fn the_cluster_view_shows_each_node_its_console_and_who_gets_the_keys() {
     let text = screen(&draw(&mut a, 120, 40)).join("\n");
     assert!(text.contains("server-1 receives the keys"), "{text}");
     assert!(text.contains("⌨ server-1 · Ctrl-] detaches"), "{text}");
-    a.handle(Event::Key(KeyEvent::new(
+    a.handle(Msg::Key(KeyEvent::new(
         KeyCode::Char(']'),
         KeyModifiers::CONTROL,
     )));
@@ -568,21 +582,21 @@ fn the_cluster_view_shows_each_node_its_console_and_who_gets_the_keys() {
 #[test]
 fn the_last_note_and_the_capacity_warning_share_the_border_without_overlapping() {
     use n3x::cluster::engine::ClusterUpdate;
+    use n3x::session::SessionUpdate;
+    let note = |text: &str| Msg::Session(SessionUpdate::Cluster(ClusterUpdate::Note(text.into())));
     let mut a = app();
     press(&mut a, KeyCode::Char('3'));
     // u: the workbench's own cluster is starting; the engine's notes arrive.
     press(&mut a, KeyCode::Char('u'));
     let warning = "warning: CPU is oversubscribed (4 vCPUs > 2 cores): guests starve, timeouts and quorum losses follow (FM-1/FM-5)";
-    a.handle(Event::Cluster(ClusterUpdate::Note(warning.into())));
+    a.handle(note(warning));
     let border = |a: &mut App| {
         screen(&draw(a, 160, 45))
             .into_iter()
             .find(|l| l.starts_with('└'))
             .unwrap()
     };
-    a.handle(Event::Cluster(ClusterUpdate::Note(
-        "agent-1 eth1: link down".into(),
-    )));
+    a.handle(note("agent-1 eth1: link down"));
     let line = border(&mut a);
     assert!(line.contains("└ agent-1 eth1: link down ─"), "{line}");
     assert!(line.contains("(FM-1/FM-5) ┘"), "{line}");
@@ -591,7 +605,7 @@ fn the_last_note_and_the_capacity_warning_share_the_border_without_overlapping()
         "[cluster] cluster undecided after 48.3s (at 48.3s): {}",
         "x".repeat(70)
     );
-    a.handle(Event::Cluster(ClusterUpdate::Note(long.clone())));
+    a.handle(note(&long));
     let line = border(&mut a);
     assert!(line.contains(&long), "{line}");
     assert!(!line.contains("FM-1/FM-5"), "{line}");

@@ -1,6 +1,7 @@
 //! The build engine: a queue of builds run as tokio tasks, each a plan of steps whose programs
-//! run under the supervisor. It never draws: it publishes [`Event::Build`] updates and takes
-//! [`Command`]s, so the workbench and `n3x build` show the same builds.
+//! run under the supervisor. It never draws: it publishes its [`BuildUpdate`]s on the bounded
+//! channel it is given ([`updates`]) and takes [`Command`]s, so the workbench and `n3x build`
+//! show the same builds.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -17,7 +18,6 @@ use super::tools;
 use crate::matrix::Variant;
 use crate::profile::Profiles;
 use crate::supervise::{Child, Output, Spec, Supervisor};
-use crate::tui::msg::{Event, Publisher};
 
 /// A build's number in this session (its directory name is its lasting ID).
 pub type BuildNo = u64;
@@ -38,6 +38,19 @@ pub struct Settings {
     pub jobs: usize,
     /// Terminal size of each build's pseudo-terminal (rows, columns).
     pub size: (u16, u16),
+}
+
+/// How many updates wait for a slow reader before the engine waits for it. A build's program
+/// never waits: the supervisor drains its output into a bounded buffer of its own and counts
+/// what it had to drop ([`BuildUpdate::Dropped`]).
+pub const UPDATES: usize = 256;
+
+/// Where the engine publishes: every build's number with what happened to it.
+pub type Publisher = mpsc::Sender<(BuildNo, BuildUpdate)>;
+
+/// A new, bounded channel for the engine's updates.
+pub fn updates() -> (Publisher, mpsc::Receiver<(BuildNo, BuildUpdate)>) {
+    mpsc::channel(UPDATES)
 }
 
 /// What the engine is asked to do.
@@ -307,7 +320,7 @@ impl Queue {
     }
 
     async fn publish(&self, no: BuildNo, update: BuildUpdate) {
-        let _ = self.publisher.send(Event::Build(no, update)).await;
+        let _ = self.publisher.send((no, update)).await;
     }
 }
 
@@ -367,7 +380,7 @@ enum StepFailure {
 
 impl Job {
     async fn publish(&self, update: BuildUpdate) {
-        let _ = self.publisher.send(Event::Build(self.no, update)).await;
+        let _ = self.publisher.send((self.no, update)).await;
     }
 
     async fn run(mut self) {

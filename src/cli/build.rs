@@ -17,7 +17,6 @@ use crate::build::tools;
 use crate::matrix::{self, Variant};
 use crate::profile::Profiles;
 use crate::supervise::Supervisor;
-use crate::tui::msg::{self, Event};
 
 /// Arguments of `n3x build`.
 #[derive(Debug, Args)]
@@ -183,7 +182,7 @@ async fn build(
     backend: Backend,
 ) -> Result<ExitCode, String> {
     let supervisor = Supervisor::new().map_err(|e| format!("cannot start the supervisor: {e}"))?;
-    let (publisher, mut bus) = msg::bus();
+    let (publisher, mut bus) = crate::build::engine::updates();
     let engine = Engine::start(p, settings, supervisor, publisher);
     let mut numbers = Vec::new();
     for v in variants {
@@ -199,14 +198,13 @@ async fn build(
     loop {
         tokio::select! {
             event = bus.recv() => match event {
-                Some(Event::Build(no, update)) => {
+                Some((no, update)) => {
                     batch.update(no, update, &mut stdout);
                     let _ = stdout.flush();
                     if batch.rows.len() == numbers.len() && batch.all_finished() {
                         break;
                     }
                 }
-                Some(_) => {}
                 None => break,
             },
             _ = sigint.recv(), if interrupted.is_none() => {

@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
 
 use crate::cluster::accel::Accel;
 use crate::cluster::control::ControlChannel;
@@ -21,7 +20,8 @@ use crate::cluster::info::{ClusterInfo, process_alive};
 use crate::cluster::qmp::Qmp;
 use crate::cluster::{paths, procstat, relay};
 use crate::profile::Profiles;
-use crate::session::owner;
+use crate::readiness::ReadinessUpdate;
+use crate::session::{self, Command, Session, SessionUpdate, socket};
 use crate::supervise::Supervisor;
 
 /// `n3x cluster …`.
@@ -80,7 +80,7 @@ impl BootArgs {
     pub fn accel(&self) -> Result<Option<Accel>, String> {
         match self.accel.as_str() {
             "auto" => Ok(None),
-            other => other.parse::<Accel>().map(Some),
+            other => other.parse::<Accel>().map(Some).map_err(|e| e.to_string()),
         }
     }
 
@@ -159,9 +159,9 @@ pub struct LinkArgs {
 }
 
 fn runtime_for(which: &ProfileArg) -> Result<ClusterInfo, String> {
-    let base = paths::runtime_base()?;
+    let base = paths::runtime_base();
     let infos: Vec<ClusterInfo> = match &which.profile {
-        Some(profile) => vec![ClusterInfo::load(&base.join(profile))?],
+        Some(profile) => vec![ClusterInfo::load(&base.join(profile)).map_err(|e| e.to_string())?],
         None => std::fs::read_dir(&base)
             .map(|entries| {
                 entries
@@ -204,32 +204,32 @@ pub fn cluster(p: Profiles, command: &ClusterCommand) -> Result<ExitCode, String
         ClusterCommand::Status(which) => {
             let info = runtime_for(which)?;
             let mut text = status_table(&info);
-            text.push_str(&runtime()?.block_on(topology(&info)));
+            text.push_str(&runtime()?.block_on(session::topology(&info)));
             print!("{text}");
             Ok(ExitCode::SUCCESS)
         }
         ClusterCommand::Down(which) => {
             let info = runtime_for(which)?;
-            println!("{}", stop_cluster(&info)?);
+            let done = runtime()?
+                .block_on(session::stop(&info))
+                .map_err(|e| e.to_string())?;
+            println!("{done}");
             Ok(ExitCode::SUCCESS)
         }
-        ClusterCommand::Restart(which) => nodes_request(which, owner::Request::Restart),
-        ClusterCommand::Stop(which) => nodes_request(which, owner::Request::Stop),
-        ClusterCommand::Start(which) => nodes_request(which, owner::Request::Start),
+        ClusterCommand::Restart(which) => nodes_request(which, Command::Restart),
+        ClusterCommand::Stop(which) => nodes_request(which, Command::Stop),
+        ClusterCommand::Start(which) => nodes_request(which, Command::Start),
     }
 }
 
 /// Asks the owner of `which`'s cluster to do `request` to each of its nodes, in turn.
-fn nodes_request(
-    which: &NodesArg,
-    request: fn(String) -> owner::Request,
-) -> Result<ExitCode, String> {
+fn nodes_request(which: &NodesArg, request: fn(String) -> Command) -> Result<ExitCode, String> {
     let info = runtime_for(&which.which)?;
     let names: Vec<String> = if which.nodes.is_empty() {
         info.nodes.iter().map(|n| n.name.clone()).collect()
     } else {
         for n in &which.nodes {
-            info.node(n)?;
+            info.node(n).map_err(|e| e.to_string())?;
         }
         which.nodes.clone()
     };
@@ -237,7 +237,11 @@ fn nodes_request(
     let rt = runtime()?;
     let mut failed = false;
     for name in names {
-        match rt.block_on(owner::ask(&socket, &request(name.clone()), OWNER_TIMEOUT)) {
+        match rt.block_on(socket::ask(
+            &socket,
+            &request(name.clone()),
+            socket::TIMEOUT,
+        )) {
             Ok(done) => println!("{done}"),
             Err(e) => {
                 eprintln!("n3x: {name}: {e}");
@@ -252,49 +256,14 @@ fn nodes_request(
     })
 }
 
-/// How long the owner may take for one request (stopping a QEMU waits for it).
-pub const OWNER_TIMEOUT: Duration = Duration::from_secs(60);
-
 fn owner_socket(info: &ClusterInfo) -> Result<PathBuf, String> {
     info.owner_socket.clone().ok_or_else(|| {
-        format!(
-            "the {} cluster's owner (pid {}) takes no requests (an older n3x)\n  fix: `n3x cluster down --profile {}` and start it again",
-            info.profile, info.owner, info.profile
-        )
-    })
-}
-
-/// Tears the cluster down through its owner (its socket; SIGTERM for an owner without one)
-/// and waits until it is down. The owner may be the workbench, which keeps running.
-pub fn stop_cluster(info: &ClusterInfo) -> Result<String, String> {
-    runtime()?.block_on(stop_cluster_async(info))
-}
-
-/// [`stop_cluster`] on the caller's runtime.
-pub async fn stop_cluster_async(info: &ClusterInfo) -> Result<String, String> {
-    let runtime_file = paths::runtime_base()?
-        .join(&info.profile)
-        .join(crate::cluster::info::FILE);
-    let asked = match &info.owner_socket {
-        Some(socket) => owner::ask(socket, &owner::Request::Down, OWNER_TIMEOUT)
-            .await
-            .is_ok(),
-        None => false,
-    };
-    if !asked {
-        // SAFETY: kill with a pid read from our own runtime directory; no memory involved.
-        unsafe { libc::kill(info.owner as i32, libc::SIGTERM) };
-    }
-    for _ in 0..600 {
-        if !process_alive(info.owner) || !runtime_file.exists() {
-            return Ok(format!("the {} cluster is down", info.profile));
+        session::SessionError::NoSocket {
+            profile: info.profile.clone(),
+            pid: info.owner,
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(format!(
-        "the owner (pid {}) did not stop the cluster within 60 s",
-        info.owner
-    ))
+        .to_string()
+    })
 }
 
 fn status_table(info: &ClusterInfo) -> String {
@@ -336,50 +305,6 @@ fn status_table(info: &ClusterInfo) -> String {
             n.pid,
             if alive { "running" } else { "gone" }
         ));
-    }
-    out
-}
-
-/// The switches, what is plugged into each port, its VLANs and its packet counters.
-pub async fn topology(info: &ClusterInfo) -> String {
-    let mut out = String::new();
-    for sw in &info.switches {
-        out.push_str(&format!(
-            "\nswitch {} · VLANs {}\n{:>4}  {:<22} {:<10} {:>9} {:>9}\n",
-            sw.name,
-            if sw.vlans.is_empty() {
-                "none (flat)".to_string()
-            } else {
-                format!("{:?}", sw.vlans)
-            },
-            "PORT",
-            "PLUGGED IN",
-            "VLANS",
-            "IN PKTS",
-            "OUT PKTS"
-        ));
-        let counters = crate::cluster::switch_mgmt::ports(&sw.mgmt).await;
-        for (port, owner, vlans) in &sw.ports {
-            let c = counters
-                .as_ref()
-                .ok()
-                .and_then(|all| all.iter().find(|c| c.port == *port));
-            out.push_str(&format!(
-                "{port:>4}  {owner:<22} {:<10} {:>9} {:>9}{}\n",
-                format!("{vlans:?}"),
-                c.map(|c| c.in_pkts.to_string())
-                    .unwrap_or_else(|| "-".into()),
-                c.map(|c| c.out_pkts.to_string())
-                    .unwrap_or_else(|| "-".into()),
-                match c {
-                    Some(c) if !c.active => "  (unplugged)",
-                    _ => "",
-                }
-            ));
-        }
-        if let Err(e) = counters {
-            out.push_str(&format!("  counters unavailable: {e}\n"));
-        }
     }
     out
 }
@@ -462,7 +387,7 @@ fn detach(args: &UpArgs, state: &std::path::Path) -> Result<ExitCode, String> {
                 );
                 return Ok(ExitCode::FAILURE);
             }
-            let nodes = ClusterInfo::load(&paths::runtime_base()?.join(&args.profile))
+            let nodes = ClusterInfo::load(&paths::runtime_base().join(&args.profile))
                 .ok()
                 .filter(|i| i.owner == owner.id())
                 .map(|i| i.nodes.len())
@@ -501,75 +426,69 @@ fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, String> {
     };
     runtime()?.block_on(async move {
         let supervisor = Supervisor::new().map_err(|e| format!("cannot start the supervisor: {e}"))?;
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let printer = tokio::spawn(async move {
-            while let Some(update) = rx.recv().await {
-                print_update(&update);
-            }
-        });
         let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
         let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-        let profiles = Arc::new(p);
-        let cluster = tokio::select! {
-            c = engine::up(Arc::clone(&profiles), options, supervisor, tx.clone()) => c?,
-            _ = sigint.recv() => return Ok(ExitCode::from(130)),
-            _ = sigterm.recv() => return Ok(ExitCode::from(143)),
-        };
-        println!(
-            "n3x: cluster {} starting ({} nodes); Ctrl-C tears it down. Elsewhere: n3x cluster status · n3x console NODE · n3x exec NODE -- CMD · n3x link NODE NIC up|down · n3x cluster restart NODE",
-            cluster.plan.profile,
-            cluster.plan.nodes.len()
-        );
-        // Every node's way to k3s Ready, stage by stage (the lines come through the printer).
-        let expect = crate::readiness::Expectations::for_plan(&cluster.plan);
-        let mut readiness = tokio::spawn(crate::readiness::start(
-            &cluster,
-            profiles,
-            expect,
-            tx.clone(),
-        ));
-        let socket = cluster.info.owner_socket.clone();
-        let slot: owner::Slot = Arc::new(tokio::sync::Mutex::new(Some(cluster)));
-        let down = Arc::new(tokio::sync::Notify::new());
-        let server = socket.map(|s| {
-            tokio::spawn(owner::serve(s, Arc::clone(&slot), Arc::clone(&down)))
-        });
-        let mut followed = false;
-        let code = loop {
-            tokio::select! {
-                report = &mut readiness, if !followed => {
-                    followed = true;
-                    if let Ok(report) = report {
-                        // Through the printer, so it comes after the last stage lines.
-                        let _ = tx.send(ClusterUpdate::Note(report.summary()));
+        let (updates, mut stream) = crate::stream::channel(crate::stream::CAPACITY);
+        let session = Session::start(Arc::new(p), options, supervisor, updates);
+        // Torn down on request (the owner socket, Ctrl-C, SIGTERM): the exit code says which.
+        let mut code = 0;
+        let mut started = false;
+        loop {
+            let signalled = tokio::select! {
+                update = stream.recv() => match update {
+                    Some(SessionUpdate::Started(Ok(info))) => {
+                        started = true;
+                        println!(
+                            "n3x: cluster {} starting ({} nodes); Ctrl-C tears it down. Elsewhere: n3x cluster status · n3x console NODE · n3x exec NODE -- CMD · n3x link NODE NIC up|down · n3x cluster restart NODE",
+                            info.profile,
+                            info.nodes.len()
+                        );
+                        continue;
                     }
-                }
-                _ = sigint.recv() => break 130,
-                _ = sigterm.recv() => break 143,
-                () = down.notified() => break 0,
+                    Some(SessionUpdate::Started(Err(e))) => return Err(e.to_string()),
+                    Some(SessionUpdate::Stopped) | None => break,
+                    Some(update) => {
+                        print_update(&update);
+                        continue;
+                    }
+                },
+                _ = sigint.recv() => 130,
+                _ = sigterm.recv() => 143,
+            };
+            if !started {
+                // Still booting: nothing to tear down in order; the supervisor ends what runs.
+                session.abort();
+                return Ok(ExitCode::from(signalled));
             }
-        };
-        readiness.abort();
-        println!("n3x: tearing the cluster down");
-        if let Some(server) = server {
-            server.abort();
+            code = signalled;
+            let _ = session.command(Command::Down);
         }
-        if let Some(cluster) = slot.lock().await.take() {
-            cluster.down().await;
-        }
-        printer.abort();
         println!("n3x: every VM and switch is stopped");
         Ok(ExitCode::from(code))
     })
 }
 
-fn print_update(update: &ClusterUpdate) {
+fn print_update(update: &SessionUpdate) {
+    match update {
+        SessionUpdate::Cluster(update) => print_cluster_update(update),
+        SessionUpdate::Readiness(ReadinessUpdate::Stage(event)) => println!("{}", event.line()),
+        SessionUpdate::Readiness(ReadinessUpdate::Signature(hit)) => println!("{}", hit.lines()),
+        SessionUpdate::Report(report) => println!("n3x: {}", report.summary()),
+        SessionUpdate::Stopping => println!("n3x: tearing the cluster down"),
+        SessionUpdate::Started(_) | SessionUpdate::Stopped => {}
+    }
+}
+
+fn print_cluster_update(update: &ClusterUpdate) {
     match update {
         ClusterUpdate::Note(text) => println!("n3x: {text}"),
         ClusterUpdate::Console { node, child } => {
             println!("[{node}] QEMU started (pid {})", child.pid())
         }
         ClusterUpdate::Line { node, text } => println!("[{node}] {text}"),
+        ClusterUpdate::Dropped { node, lines } => println!(
+            "[{node}] ({lines} console lines not shown: this output fell behind; the console log has them)"
+        ),
         ClusterUpdate::Topology(_) | ClusterUpdate::Remote { .. } => {}
         ClusterUpdate::State { node, state } => match state {
             NodeState::NetworkUp(addrs) | NodeState::Ready(addrs) => {
@@ -578,15 +497,13 @@ fn print_update(update: &ClusterUpdate) {
             NodeState::Failed(why) => println!("[{node}] == failed: {why}"),
             other => println!("[{node}] == {}", other.word()),
         },
-        ClusterUpdate::Stage(event) => println!("{}", event.line()),
-        ClusterUpdate::Signature(hit) => println!("{}", hit.lines()),
     }
 }
 
 /// Runs `n3x console NODE`.
 pub fn console(args: &ConsoleArgs) -> Result<ExitCode, String> {
     let info = runtime_for(&args.which)?;
-    let node = info.node(&args.node)?;
+    let node = info.node(&args.node).map_err(|e| e.to_string())?;
     relay::attach(&node.console, &node.name, relay::ESCAPE).map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
@@ -594,7 +511,7 @@ pub fn console(args: &ConsoleArgs) -> Result<ExitCode, String> {
 /// Runs `n3x exec NODE -- CMD…`: the command's output, and its exit code as n3x's.
 pub fn exec(args: &ExecArgs) -> Result<ExitCode, String> {
     let info = runtime_for(&args.which)?;
-    let node = info.node(&args.node)?.clone();
+    let node = info.node(&args.node).map_err(|e| e.to_string())?.clone();
     let command = args.command.clone();
     let timeout = Duration::from_secs(args.timeout);
     let out = runtime()?.block_on(async move {
@@ -611,7 +528,7 @@ pub fn exec(args: &ExecArgs) -> Result<ExitCode, String> {
 /// Runs `n3x link NODE NIC up|down`.
 pub fn link(args: &LinkArgs) -> Result<ExitCode, String> {
     let info = runtime_for(&args.which)?;
-    let node = info.node(&args.node)?.clone();
+    let node = info.node(&args.node).map_err(|e| e.to_string())?.clone();
     if !node.nics.iter().any(|(name, _, _)| *name == args.nic) {
         return Err(format!(
             "{} has no NIC {}\n  fix: use one of {}",

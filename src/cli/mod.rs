@@ -288,7 +288,7 @@ fn workbench(
         jobs: 1,
         size: (40, 160),
     };
-    match tui::run(p, theme.theme, builds) {
+    match tui::run(std::sync::Arc::new(p), theme.theme, builds) {
         Ok(tui::Exit::Quit) => Ok(ExitCode::SUCCESS),
         Ok(tui::Exit::Signal(n)) => Ok(ExitCode::from(128 + n as u8)),
         Err(e) => Err(Failure::usage(format!("the terminal failed: {e}"))),
@@ -556,7 +556,7 @@ fn render_check(p: &Profiles) -> Result<ExitCode, Failure> {
 fn screenshot(p: Profiles, theme: ThemeFile, args: &ScreenshotArgs) -> Result<ExitCode, Failure> {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     let press = |app: &mut tui::app::App, code| {
-        app.handle(crate::tui::msg::Event::Key(KeyEvent::new(
+        app.handle(crate::tui::msg::Msg::Key(KeyEvent::new(
             code,
             KeyModifiers::NONE,
         )));
@@ -585,7 +585,7 @@ fn screenshot(p: Profiles, theme: ThemeFile, args: &ScreenshotArgs) -> Result<Ex
     };
     press(&mut app, KeyCode::Char(key));
     for key in keys {
-        app.handle(crate::tui::msg::Event::Key(key));
+        app.handle(crate::tui::msg::Msg::Key(key));
     }
     let (width, height) = args.size;
     let buffer = tui::screenshot::capture(&mut app, width, height);

@@ -12,7 +12,6 @@ use std::time::SystemTime;
 
 use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
 
 use crate::build::plan::Backend;
 use crate::cli::cluster::{BootArgs, repo_of};
@@ -231,7 +230,7 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
     let (results, signalled) = rt.block_on(async move {
         let supervisor =
             Supervisor::new().map_err(|e| format!("cannot start the supervisor: {e}"))?;
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = crate::stream::channel(crate::stream::CAPACITY);
         let print = tokio::spawn(async move {
             let mut stdout = std::io::stdout();
             while let Some(update) = rx.recv().await {
@@ -267,11 +266,12 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
                 continue;
             };
             if failed && keep {
-                let _ = tx.send(crate::scenario::TestUpdate::Kept {
+                tx.send(crate::scenario::TestUpdate::Kept {
                     test: t.name.clone(),
                     profile: t.profile.clone(),
                     nodes: after
-                        .cluster
+                        .owner
+                        .cluster()
                         .plan
                         .nodes
                         .iter()
@@ -285,16 +285,16 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
                     _ = sigterm.recv() => {}
                 }
                 println!("n3x test: tearing the kept cluster down");
-                after.cluster.down().await;
+                after.owner.down().await;
                 break;
             }
             match tests.get(i + 1) {
                 Some(next) if !failed && runner::reusable(t, next) => running = Some(after),
-                _ => after.cluster.down().await,
+                _ => after.owner.down().await,
             }
         }
         if let Some(left) = running {
-            left.cluster.down().await;
+            left.owner.down().await;
         }
         drop(tx);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), print).await;

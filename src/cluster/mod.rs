@@ -8,6 +8,7 @@ mod base64;
 pub mod capacity;
 pub mod control;
 pub mod engine;
+mod error;
 pub mod info;
 pub mod isar;
 mod lines;
@@ -20,3 +21,5 @@ pub mod remote;
 pub mod secrets;
 pub mod switch;
 pub mod switch_mgmt;
+
+pub use error::ClusterError;

@@ -12,11 +12,11 @@ use tokio::sync::{Notify, broadcast};
 use super::network::{self, Expected};
 use super::signatures::{self, Source};
 use super::{
-    CLUSTER, Expectations, NodeReport, Outcome, Report, SignatureHit, Stage, StageEvent, kube,
-    runs_k3s,
+    CLUSTER, Expectations, NodeReport, Outcome, ReadinessUpdate, Report, SignatureHit, Stage,
+    StageEvent, Updates, kube, runs_k3s,
 };
 use crate::cluster::control::ControlChannel;
-use crate::cluster::engine::{Cluster, ClusterUpdate, ConsoleLine, Updates};
+use crate::cluster::engine::{Cluster, ConsoleLine};
 use crate::profile::Profiles;
 use crate::supervise::Child;
 
@@ -90,7 +90,7 @@ struct Shared {
 
 impl Shared {
     fn publish(&self, event: &StageEvent) {
-        let _ = self.updates.send(ClusterUpdate::Stage(event.clone()));
+        self.updates.send(ReadinessUpdate::Stage(event.clone()));
     }
 
     /// Pins a hit on its node (once per signature) and publishes it.
@@ -102,7 +102,7 @@ impl Shared {
         if !watch.ids.insert(hit.id.clone()) {
             return;
         }
-        let _ = self.updates.send(ClusterUpdate::Signature(hit.clone()));
+        self.updates.send(ReadinessUpdate::Signature(hit.clone()));
         if definite && watch.definite.is_none() {
             watch.definite = Some(hit.clone());
         }

@@ -1,9 +1,8 @@
 //! Per-node k3s readiness: every node of a running cluster goes through named [`Stage`]s, from
 //! QEMU's start to its k3s node being `Ready`, each with its own timeout, its elapsed time and
 //! a hint when it fails; known failure patterns in the console and the k3s journal
-//! ([`SignatureHit`]) are pinned on the node. Events flow on the cluster engine's update
-//! channel (`ClusterUpdate::Stage`, `ClusterUpdate::Signature`); [`follow`] returns a
-//! [`Report`] for the test runner.
+//! ([`SignatureHit`]) are pinned on the node. The engine publishes its own
+//! [`ReadinessUpdate`]s on the bounded stream it is given; [`follow`] returns a [`Report`].
 
 use std::time::Duration;
 
@@ -13,6 +12,18 @@ pub mod network;
 pub mod signatures;
 
 pub use follow::{STANDIN_MARK, start};
+
+/// What the readiness engine publishes while it follows a cluster.
+#[derive(Debug, Clone)]
+pub enum ReadinessUpdate {
+    /// A stage of a node (or of the cluster) moved on.
+    Stage(StageEvent),
+    /// A known failure pattern was seen on a node.
+    Signature(SignatureHit),
+}
+
+/// Where the readiness engine publishes.
+pub type Updates = crate::stream::Publisher<ReadinessUpdate>;
 
 /// The stages of one node, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -361,14 +372,14 @@ pub fn runs_k3s(role: &str) -> bool {
 }
 
 /// Follows every expected node of `cluster` through its stages, publishing
-/// `ClusterUpdate::Stage` and `ClusterUpdate::Signature` on `updates`, until every node is
+/// [`ReadinessUpdate`]s on `updates`, until every node is
 /// `Ready` and the cluster stage passed, or a stage failed, or time ran out. To run it on
 /// its own task, use [`start`], whose future does not borrow the cluster.
 pub async fn follow(
     cluster: &crate::cluster::engine::Cluster,
     profiles: std::sync::Arc<crate::profile::Profiles>,
     expect: Expectations,
-    updates: crate::cluster::engine::Updates,
+    updates: Updates,
 ) -> Report {
     start(cluster, profiles, expect, updates).await
 }

@@ -2,7 +2,7 @@
 //! cluster, follows every node to k3s `Ready` ([`crate::readiness`]) and makes the test's
 //! checks ([`runner`], [`checks`]), and the reports: line output and GitHub annotations
 //! ([`batch`]), JUnit ([`junit`]), the timeline compared with the last run ([`history`]).
-//! The runner publishes [`TestUpdate`]s and never draws.
+//! The runner publishes [`TestUpdate`]s on the bounded stream it is given and never draws.
 
 pub mod batch;
 pub mod catalog;
@@ -13,7 +13,7 @@ pub mod reach;
 pub mod result;
 pub mod runner;
 
-use crate::cluster::engine::ClusterUpdate;
+use crate::session::SessionUpdate;
 
 /// What happened in a test run.
 #[derive(Debug, Clone)]
@@ -30,11 +30,11 @@ pub enum TestUpdate {
         nodes: Vec<String>,
     },
     /// Something happened to the test's cluster (stages, console lines, notes).
-    Cluster {
+    Session {
         /// The test.
         test: String,
         /// What.
-        update: ClusterUpdate,
+        update: SessionUpdate,
     },
     /// A test-specific check ended.
     Check {

@@ -1,15 +1,17 @@
-//! The workbench's state and how events change it. No terminal here: [`App::handle`] takes an
-//! [`Event`] and says whether the screen must be redrawn and what the runner should do.
+//! The workbench's state and how messages change it. No terminal here: [`App::handle`] takes a
+//! [`Msg`] and says whether the screen must be redrawn and what the runner should do.
 
 use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::build::engine::BuildUpdate;
+use crate::cluster::engine::ClusterUpdate;
 use crate::profile::{self, Profiles};
+use crate::session::SessionUpdate;
 use crate::tui::editor::{Editor, Outcome as EditorOutcome};
 use crate::tui::keymap::{self, Action, Binding, Context};
-use crate::tui::msg::Event;
+use crate::tui::msg::Msg;
 use crate::tui::theme::Theme;
 use crate::tui::views::builds::BuildsState;
 use crate::tui::views::matrix::MatrixState;
@@ -82,14 +84,18 @@ pub enum Mode {
 pub enum Request {
     /// Leave the workbench.
     Quit,
-    /// Read the profiles again and publish [`Event::ProfilesReloaded`].
+    /// Read the profiles again (the result comes back as [`Msg::ProfilesReloaded`]).
     ReloadProfiles,
     /// Tell the build engine.
     Build(crate::build::engine::Command),
     /// Show a log file in a pager (the workbench gives the terminal to it meanwhile).
     Page(std::path::PathBuf),
-    /// Do something to the workbench's cluster.
-    Cluster(crate::tui::views::cluster::actions::ClusterRequest),
+    /// Boot a profile's cluster (or follow it, when another `n3x` runs it already).
+    ClusterUp(String),
+    /// Follow a cluster another `n3x` runs, when there is one and none is on screen.
+    Discover,
+    /// Commands for the cluster on screen, in order.
+    Session(Vec<crate::session::Command>),
     /// Run a test of the catalog.
     Test(crate::scenario::catalog::TestDef),
 }
@@ -233,6 +239,11 @@ impl App {
         &self.profiles
     }
 
+    /// The profiles on screen, shared.
+    pub fn profiles_arc(&self) -> &Arc<Profiles> {
+        &self.profiles
+    }
+
     /// Where the keys go now: the view and, in the Matrix view, the focused pane.
     pub fn context(&self) -> Context {
         if self.editor.is_some() {
@@ -243,19 +254,19 @@ impl App {
     }
 
     /// Applies one event.
-    pub fn handle(&mut self, event: Event) -> Update {
-        match event {
-            Event::Key(key) => self.key(key),
-            Event::Mouse(mouse) if self.mode == Mode::Normal => {
+    pub fn handle(&mut self, msg: Msg) -> Update {
+        match msg {
+            Msg::Key(key) => self.key(key),
+            Msg::Mouse(mouse) if self.mode == Mode::Normal => {
                 match keymap::action_for_mouse(self.context(), &mouse) {
                     Some(Action::Click) => self.click(mouse.column, mouse.row),
                     Some(action) => self.perform(action),
                     None => Update::NOTHING,
                 }
             }
-            Event::Mouse(_) => Update::NOTHING,
-            Event::Resize(..) => Update::REDRAW,
-            Event::ProfilesReloaded(Ok(profiles)) => {
+            Msg::Mouse(_) => Update::NOTHING,
+            Msg::Resize(..) => Update::REDRAW,
+            Msg::ProfilesReloaded(Ok(profiles)) => {
                 self.matrix.set_profiles(&profiles);
                 self.profiles = profiles;
                 self.refresh_diff();
@@ -268,7 +279,7 @@ impl App {
                 });
                 Update::REDRAW
             }
-            Event::ProfilesReloaded(Err(problem)) => {
+            Msg::ProfilesReloaded(Err(problem)) => {
                 let first = problem.lines().next().unwrap_or_default();
                 self.message = Some(Message {
                     text: format!("profiles not reloaded (`n3x validate` tells all): {first}"),
@@ -276,47 +287,28 @@ impl App {
                 });
                 Update::REDRAW
             }
-            Event::Cluster(update) => {
+            Msg::Session(update) => {
+                let stopped = matches!(update, SessionUpdate::Stopped);
                 // A console line redraws only the selected node's pane.
                 let visible = self.view == View::Cluster
                     && match &update {
-                        crate::cluster::engine::ClusterUpdate::Line { node, .. } => {
+                        SessionUpdate::Cluster(ClusterUpdate::Line { node, .. }) => {
                             self.cluster.selected().is_some_and(|n| n.name == *node)
                         }
                         _ => true,
                     };
-                self.cluster.apply(update);
-                if visible {
+                let changed = self.cluster.on_update(update);
+                if stopped && self.mode == Mode::Attached {
+                    self.mode = Mode::Normal;
+                }
+                if visible || (changed && stopped) {
                     Update::REDRAW
                 } else {
                     Update::NOTHING
                 }
             }
-            Event::ClusterStarted(Ok(())) => {
-                self.cluster.phase = crate::tui::views::cluster::Phase::Running;
-                Update::REDRAW
-            }
-            Event::ClusterStarted(Err(why)) => {
-                self.cluster.note(format!("failed: {why}"));
-                self.cluster.phase = crate::tui::views::cluster::Phase::Failed(why);
-                Update::REDRAW
-            }
-            Event::ClusterStopped => {
-                self.cluster.phase = crate::tui::views::cluster::Phase::Idle;
-                self.cluster.attached = false;
-                if self.mode == Mode::Attached {
-                    self.mode = Mode::Normal;
-                }
-                self.cluster
-                    .note("the cluster is down: every VM and switch stopped".into());
-                for node in &mut self.cluster.nodes {
-                    node.state = crate::cluster::engine::NodeState::Stopped;
-                    node.console = None;
-                }
-                Update::REDRAW
-            }
-            Event::Test(update) => self.test_update(update),
-            Event::Build(no, update) => {
+            Msg::Test(update) => self.test_update(update),
+            Msg::Build(no, update) => {
                 // Lines only change the Builds view; a build's state shows in the status bar
                 // and the Matrix view's BUILD column too.
                 let visible = self.view == View::Builds
@@ -519,9 +511,7 @@ impl App {
                 if self.view == View::Cluster && !self.cluster_runs() {
                     return Update {
                         redraw: true,
-                        request: Some(Request::Cluster(
-                            crate::tui::views::cluster::actions::ClusterRequest::Discover,
-                        )),
+                        request: Some(Request::Discover),
                     };
                 }
             }
@@ -752,7 +742,7 @@ mod tests {
     }
 
     fn press(app: &mut App, code: KeyCode) -> Update {
-        app.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+        app.handle(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
     }
 
     fn type_text(app: &mut App, text: &str) {
@@ -826,7 +816,7 @@ mod tests {
         );
         press(&mut a, KeyCode::Char('/'));
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(a.handle(Event::Key(ctrl_c)).request, Some(Request::Quit));
+        assert_eq!(a.handle(Msg::Key(ctrl_c)).request, Some(Request::Quit));
     }
 
     #[test]
@@ -907,7 +897,7 @@ mod tests {
             row: 0,
             modifiers: KeyModifiers::NONE,
         };
-        assert!(a.handle(Event::Mouse(wheel)).redraw);
+        assert!(a.handle(Msg::Mouse(wheel)).redraw);
         assert_eq!(a.matrix.selected_index(), 3);
     }
 
@@ -916,7 +906,7 @@ mod tests {
     }
 
     fn click(a: &mut App, column: u16, row: u16) -> Update {
-        a.handle(Event::Mouse(MouseEvent {
+        a.handle(Msg::Mouse(MouseEvent {
             kind: MouseEventKind::Down(crossterm::event::MouseButton::Left),
             column,
             row,
@@ -1071,7 +1061,7 @@ mod tests {
             row: 0,
             modifiers: KeyModifiers::NONE,
         };
-        a.handle(Event::Mouse(wheel));
+        a.handle(Msg::Mouse(wheel));
         assert_eq!(a.matrix.preview.scroll.top, 1);
         // A click on another view's screen does nothing.
         press(&mut a, KeyCode::Char('2'));
@@ -1085,7 +1075,7 @@ mod tests {
             press(&mut a, KeyCode::Char('r')).request,
             Some(Request::ReloadProfiles)
         );
-        a.handle(Event::ProfilesReloaded(Err(
+        a.handle(Msg::ProfilesReloaded(Err(
             "error: profiles/cluster.yaml:3:1: bad\n  fix: …".into(),
         )));
         let m = a.message.clone().unwrap();
@@ -1093,7 +1083,7 @@ mod tests {
         assert!(m.text.contains("cluster.yaml:3:1"), "{}", m.text);
         assert_eq!(a.matrix.shown().len(), 16);
         let fresh = Arc::new(a.profiles().clone());
-        a.handle(Event::ProfilesReloaded(Ok(fresh)));
+        a.handle(Msg::ProfilesReloaded(Ok(fresh)));
         assert_eq!(
             a.message.clone().unwrap().text,
             "profiles reloaded: 16 variants"
@@ -1123,7 +1113,7 @@ mod tests {
         assert!(a.editor.as_ref().unwrap().is_modified());
         // Ctrl-C asks first; `d` discards and quits.
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(a.handle(Event::Key(ctrl_c)).request, None);
+        assert_eq!(a.handle(Msg::Key(ctrl_c)).request, None);
         assert!(a.editor.as_ref().unwrap().prompt.is_some());
         assert_eq!(
             press(&mut a, KeyCode::Char('d')).request,

@@ -1,24 +1,20 @@
-//! Typed events shared by every engine and every view.
-//!
-//! Terminal input, engine results and profile changes all arrive as one [`Event`] stream. The TUI
-//! consumes it today; the `--batch` view and the build, cluster and test engines publish into and
-//! read from the same type, so a new engine adds variants here and nothing else has to change shape.
+//! The union of everything the workbench consumes: the terminal's input and each engine's own
+//! updates. The engines know nothing of it; the event loop ([`super::run`]) `select!`s over
+//! the terminal and every engine's bounded receiver and wraps what arrives into a [`Msg`] for
+//! [`super::app::App::handle`].
 
 use std::sync::Arc;
 
 use crossterm::event::{KeyEvent, MouseEvent};
-use tokio::sync::mpsc;
 
 use crate::build::engine::{BuildNo, BuildUpdate};
-use crate::cluster::engine::ClusterUpdate;
 use crate::profile::Profiles;
-
-/// How many events may wait in the bus before a publisher has to wait.
-pub const BUS_CAPACITY: usize = 256;
+use crate::scenario::TestUpdate;
+use crate::session::SessionUpdate;
 
 /// Something that happened and may change what a view shows.
 #[derive(Debug, Clone)]
-pub enum Event {
+pub enum Msg {
     /// A key was pressed in the terminal.
     Key(KeyEvent),
     /// The mouse was used in the terminal.
@@ -29,23 +25,8 @@ pub enum Event {
     ProfilesReloaded(Result<Arc<Profiles>, String>),
     /// Something happened to a build (its number in this session, and what).
     Build(BuildNo, BuildUpdate),
-    /// Something happened to the workbench's cluster.
-    Cluster(ClusterUpdate),
-    /// The cluster started (every QEMU runs), or could not start (why).
-    ClusterStarted(Result<(), String>),
-    /// The cluster is down: every VM and switch has stopped.
-    ClusterStopped,
+    /// Something happened to the cluster on screen (the workbench's, or one it follows).
+    Session(SessionUpdate),
     /// Something happened in a test run (its stages, checks, result).
-    Test(crate::scenario::TestUpdate),
-}
-
-/// The sending side of the event bus; engines get a clone and publish on it.
-pub type Publisher = mpsc::Sender<Event>;
-
-/// The receiving side of the event bus; a view consumes it.
-pub type Subscriber = mpsc::Receiver<Event>;
-
-/// A new, bounded event bus.
-pub fn bus() -> (Publisher, Subscriber) {
-    mpsc::channel(BUS_CAPACITY)
+    Test(TestUpdate),
 }

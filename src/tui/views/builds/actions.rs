@@ -199,7 +199,7 @@ mod tests {
     use super::*;
     use crate::build::engine::BuildUpdate;
     use crate::profile::Profiles;
-    use crate::tui::msg::Event;
+    use crate::tui::msg::Msg;
     use crate::tui::theme::Theme;
 
     fn app() -> App {
@@ -209,7 +209,7 @@ mod tests {
     }
 
     fn press(a: &mut App, code: KeyCode) -> Update {
-        a.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+        a.handle(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
     }
 
     #[test]
@@ -248,7 +248,7 @@ mod tests {
     #[test]
     fn the_builds_view_searches_cancels_and_retries() {
         let mut a = app();
-        a.handle(Event::Build(
+        a.handle(Msg::Build(
             7,
             BuildUpdate::Queued {
                 variant: "base@qemuamd64".into(),
@@ -258,7 +258,7 @@ mod tests {
             },
         ));
         for i in 0..20 {
-            a.handle(Event::Build(7, BuildUpdate::Line(format!("line {i}"))));
+            a.handle(Msg::Build(7, BuildUpdate::Line(format!("line {i}"))));
         }
         press(&mut a, KeyCode::Char('2'));
         press(&mut a, KeyCode::Char('/'));

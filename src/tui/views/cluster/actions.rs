@@ -2,44 +2,18 @@
 
 use crossterm::event::KeyEvent;
 
+use crate::session::Command;
 use crate::tui::app::{App, Message, Mode, Request, Update};
 use crate::tui::keymap::Action;
 use crate::tui::views::cluster::{self, Owner, Phase};
 
-/// What the workbench asks of its cluster.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClusterRequest {
-    /// Boot the cluster of a profile.
-    Up(String),
-    /// Tear it down.
-    Down,
-    /// Set a node's NIC link.
-    Link {
-        /// The node.
-        node: String,
-        /// The NIC.
-        nic: String,
-        /// Up or down.
-        up: bool,
-    },
-    /// Reset a node.
-    Reset(String),
-    /// Kill a node's QEMU.
-    Kill(String),
-    /// Stop a node's QEMU and start it again (`None`: every node).
-    Restart(Option<String>),
-    /// Read the switches' ports and counters.
-    Topology,
-    /// Look for a cluster another `n3x` process owns, and follow it.
-    Discover,
-}
-
 impl App {
     pub(crate) fn cluster_action(&mut self, action: Action) -> Update {
-        let request = |r: ClusterRequest| Update {
+        let request = |r: Request| Update {
             redraw: true,
-            request: Some(Request::Cluster(r)),
+            request: Some(r),
         };
+        let commands = |c: Vec<Command>| request(Request::Session(c));
         match action {
             Action::ClusterUp => {
                 if matches!(self.cluster.phase, Phase::Starting | Phase::Running) {
@@ -55,7 +29,7 @@ impl App {
                     return self.cluster_says("no network profile to boot");
                 };
                 self.cluster.starting(&profile);
-                request(ClusterRequest::Up(profile))
+                request(Request::ClusterUp(profile))
             }
             Action::ClusterDown => {
                 if !matches!(self.cluster.phase, Phase::Running | Phase::Starting) {
@@ -73,7 +47,7 @@ impl App {
                 self.mode = Mode::Normal;
                 self.cluster.phase = Phase::Stopping;
                 self.cluster.attached = false;
-                request(ClusterRequest::Down)
+                commands(vec![Command::Down])
             }
             a if a.is_log_pane() => {
                 let (log, lines) = self.cluster.log_and_lines();
@@ -84,16 +58,16 @@ impl App {
                 if !matches!(self.cluster.phase, Phase::Running) {
                     return self.cluster_says("no cluster runs");
                 }
-                let node = if action == Action::RestartNode {
+                let nodes: Vec<String> = if action == Action::RestartNode {
                     match self.cluster.selected() {
-                        Some(n) => Some(n.name.clone()),
+                        Some(n) => vec![n.name.clone()],
                         None => return Update::NOTHING,
                     }
                 } else {
-                    None
+                    self.cluster.nodes.iter().map(|n| n.name.clone()).collect()
                 };
                 self.cluster.log.to_end();
-                request(ClusterRequest::Restart(node))
+                commands(nodes.into_iter().map(Command::Restart).collect())
             }
             Action::Up => {
                 self.cluster.move_by(-1);
@@ -127,16 +101,16 @@ impl App {
                 *down = !*down;
                 let up = !*down;
                 let name = node.name.clone();
-                request(ClusterRequest::Link {
+                commands(vec![Command::Link {
                     node: name,
                     nic: nic.into(),
                     up,
-                })
+                }])
             }
             Action::Topology => {
                 self.cluster.show_topology = !self.cluster.show_topology;
                 if self.cluster.show_topology {
-                    return request(ClusterRequest::Topology);
+                    return commands(vec![Command::Topology]);
                 }
                 Update::REDRAW
             }
@@ -145,11 +119,11 @@ impl App {
                     return Update::NOTHING;
                 };
                 let name = node.name.clone();
-                request(if action == Action::ResetNode {
-                    ClusterRequest::Reset(name)
+                commands(vec![if action == Action::ResetNode {
+                    Command::Reset(name)
                 } else {
-                    ClusterRequest::Kill(name)
-                })
+                    Command::Kill(name)
+                }])
             }
             _ => Update::NOTHING,
         }

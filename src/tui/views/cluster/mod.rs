@@ -13,7 +13,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use crate::cluster::engine::{ClusterUpdate, NodeState};
 use crate::cluster::procstat::CpuMeter;
 use crate::cluster::remote::RemoteConsole;
+use crate::readiness::ReadinessUpdate;
 use crate::readiness::{CLUSTER, Outcome, StageEvent};
+use crate::session::SessionUpdate;
 use crate::supervise::Child;
 use crate::tui::log_pane::{LogView, NO_LINES};
 
@@ -117,6 +119,8 @@ pub struct NodeView {
     pub stage: Option<StageEvent>,
     /// Its k3s is the n3x test stand-in, not k3s.
     pub standin: bool,
+    /// Console lines that never reached the view (the console log has them).
+    pub dropped: u64,
 }
 
 impl NodeView {
@@ -131,6 +135,7 @@ impl NodeView {
             cpu: CpuMeter::default(),
             stage: None,
             standin: false,
+            dropped: 0,
         }
     }
 }
@@ -227,7 +232,60 @@ impl ClusterState {
         self.notes.push_back(text);
     }
 
-    /// Applies an engine update.
+    /// Applies what happened to the session of the cluster on screen; whether it changed the
+    /// view.
+    pub fn on_update(&mut self, update: SessionUpdate) -> bool {
+        match update {
+            SessionUpdate::Cluster(update) => self.apply(update),
+            SessionUpdate::Readiness(update) => self.readiness(update),
+            SessionUpdate::Report(_) | SessionUpdate::Stopping => return false,
+            SessionUpdate::Started(Ok(info)) => {
+                if info.owner == std::process::id() {
+                    self.phase = Phase::Running;
+                } else {
+                    // Another process owns it: the view shows its nodes as they come.
+                    self.following(&info);
+                }
+            }
+            SessionUpdate::Started(Err(why)) => {
+                let why = why.to_string();
+                self.note(format!("failed: {why}"));
+                self.phase = Phase::Failed(why);
+            }
+            SessionUpdate::Stopped => {
+                self.phase = Phase::Idle;
+                self.attached = false;
+                self.note("the cluster is down: every VM and switch stopped".into());
+                for node in &mut self.nodes {
+                    node.state = NodeState::Stopped;
+                    node.console = None;
+                }
+            }
+        }
+        true
+    }
+
+    /// Applies what the readiness engine found.
+    pub fn readiness(&mut self, update: ReadinessUpdate) {
+        match update {
+            ReadinessUpdate::Stage(event) => {
+                if matches!(
+                    event.outcome,
+                    Outcome::Failed { .. } | Outcome::Undecided { .. }
+                ) || event.node == CLUSTER
+                {
+                    self.note(event.line());
+                }
+                if let Some(n) = self.nodes.iter_mut().find(|n| n.name == event.node) {
+                    n.standin |= event.marks_standin();
+                    n.stage = Some(event);
+                }
+            }
+            ReadinessUpdate::Signature(hit) => self.note(hit.lines()),
+        }
+    }
+
+    /// Applies a cluster engine update.
     pub fn apply(&mut self, update: ClusterUpdate) {
         match update {
             ClusterUpdate::Note(text) => self.note(text),
@@ -247,20 +305,11 @@ impl ClusterState {
                     n.state = state;
                 }
             }
-            ClusterUpdate::Stage(event) => {
-                if matches!(
-                    event.outcome,
-                    Outcome::Failed { .. } | Outcome::Undecided { .. }
-                ) || event.node == CLUSTER
-                {
-                    self.note(event.line());
-                }
-                if let Some(n) = self.nodes.iter_mut().find(|n| n.name == event.node) {
-                    n.standin |= event.marks_standin();
-                    n.stage = Some(event);
+            ClusterUpdate::Dropped { node, lines } => {
+                if let Some(n) = self.nodes.iter_mut().find(|n| n.name == node) {
+                    n.dropped += lines;
                 }
             }
-            ClusterUpdate::Signature(hit) => self.note(hit.lines()),
         }
     }
 

@@ -3,6 +3,7 @@
 
 use crate::cluster::engine::ClusterUpdate;
 use crate::scenario::TestUpdate;
+use crate::session::SessionUpdate;
 use crate::tui::app::{App, Message, Request, Update, View};
 use crate::tui::keymap::Action;
 use crate::tui::views::cluster::Phase;
@@ -112,11 +113,11 @@ impl App {
 
     pub(crate) fn test_update(&mut self, update: TestUpdate) -> Update {
         let visible = match &update {
-            TestUpdate::Cluster {
-                update: ClusterUpdate::Line { .. },
+            TestUpdate::Session {
+                update: SessionUpdate::Cluster(ClusterUpdate::Line { .. }),
                 ..
             } => false,
-            TestUpdate::Cluster { .. } => matches!(self.view, View::Tests | View::Cluster),
+            TestUpdate::Session { .. } => matches!(self.view, View::Tests | View::Cluster),
             _ => true,
         };
         match &update {
@@ -127,12 +128,20 @@ impl App {
                 self.tests.owns_cluster = true;
                 self.cluster.starting(profile);
             }
-            TestUpdate::Cluster { update, .. } if self.tests.owns_cluster => {
-                if matches!(update, ClusterUpdate::Console { .. }) {
-                    self.cluster.phase = Phase::Running;
+            TestUpdate::Session { update, .. } if self.tests.owns_cluster => match update {
+                SessionUpdate::Cluster(update) => {
+                    if matches!(update, ClusterUpdate::Console { .. }) {
+                        self.cluster.phase = Phase::Running;
+                    }
+                    self.cluster.apply(update.clone());
                 }
-                self.cluster.apply(update.clone());
-            }
+                SessionUpdate::Readiness(update) => self.cluster.readiness(update.clone()),
+                // The test says when its cluster is down; its consoles stay readable.
+                SessionUpdate::Report(_)
+                | SessionUpdate::Started(_)
+                | SessionUpdate::Stopping
+                | SessionUpdate::Stopped => {}
+            },
             TestUpdate::Finished(result) if self.tests.owns_cluster => {
                 // The test's cluster is down; its consoles stay readable.
                 self.cluster.phase = Phase::Idle;

@@ -10,11 +10,13 @@ use std::time::Duration;
 use crate::cluster::engine::ClusterUpdate;
 use crate::profile::Profiles;
 use crate::readiness::CLUSTER;
+use crate::readiness::ReadinessUpdate;
 use crate::scenario::TestUpdate;
 use crate::scenario::catalog::{self, TestDef};
 use crate::scenario::history;
 use crate::scenario::result::{Check, NodeTimeline, StageTime, TestResult};
 use crate::scenario::runner::{outcome_word, stage_start};
+use crate::session::SessionUpdate;
 
 /// One test as the view shows it.
 #[derive(Debug, Clone)]
@@ -134,12 +136,12 @@ impl TestsState {
                 }
                 true
             }
-            TestUpdate::Cluster { test, update } => {
+            TestUpdate::Session { test, update } => {
                 let Some(live) = self.row(test).and_then(|r| r.live.as_mut()) else {
                     return false;
                 };
                 match update {
-                    ClusterUpdate::Stage(e) => {
+                    SessionUpdate::Readiness(ReadinessUpdate::Stage(e)) => {
                         let detail = match &e.outcome {
                             crate::readiness::Outcome::Failed { hint } => hint.clone(),
                             _ => e.detail.clone(),
@@ -156,7 +158,7 @@ impl TestsState {
                         );
                         true
                     }
-                    ClusterUpdate::Note(text) => {
+                    SessionUpdate::Cluster(ClusterUpdate::Note(text)) => {
                         live.note = text.clone();
                         true
                     }
@@ -231,16 +233,16 @@ mod unit {
             nodes: vec!["server-1".into()],
         });
         assert_eq!(s.running.as_deref(), Some("cluster-vlans"));
-        let event = |stage, outcome| TestUpdate::Cluster {
+        let event = |stage, outcome| TestUpdate::Session {
             test: test.clone(),
-            update: ClusterUpdate::Stage(StageEvent {
+            update: SessionUpdate::Readiness(ReadinessUpdate::Stage(StageEvent {
                 node: "server-1".into(),
                 stage,
                 outcome,
                 at: Duration::from_secs(1),
                 elapsed: Duration::from_secs(2),
                 detail: String::new(),
-            }),
+            })),
         };
         s.apply(&event(Stage::Network, Outcome::Running));
         s.apply(&event(Stage::Network, Outcome::Passed));
