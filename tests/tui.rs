@@ -252,8 +252,7 @@ fn the_help_overlay_lists_every_key_of_the_view_and_pane() {
             // And nothing of another view or pane.
             let here_descriptions: Vec<&str> =
                 keymap::bindings_here(here).map(|b| b.description).collect();
-            for b in keymap::BINDINGS
-                .iter()
+            for b in keymap::all_bindings()
                 .filter(|b| !b.applies_in(view) || !b.applies_here(here))
                 .filter(|b| !here_descriptions.iter().any(|d| d.contains(b.description)))
             {

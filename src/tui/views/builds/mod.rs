@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod draw;
+pub mod keys;
 
 use std::collections::VecDeque;
 use std::path::PathBuf;

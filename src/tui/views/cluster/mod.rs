@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod draw;
+pub mod keys;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;

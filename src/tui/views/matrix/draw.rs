@@ -198,7 +198,7 @@ fn details(frame: &mut Frame, app: &mut App, area: Rect) {
     if lines.len() as u16 > inner_height || app.matrix.detail_scroll > 0 {
         let keys: Vec<String> = [Action::DetailDown, Action::DetailUp]
             .iter()
-            .filter_map(|a| keymap::BINDINGS.iter().find(|b| b.action == *a))
+            .filter_map(|a| keymap::all_bindings().find(|b| b.action == *a))
             .map(|b| b.key_label())
             .collect();
         block = block.title_bottom(Line::from(Span::styled(

@@ -227,8 +227,7 @@ fn page(rows: usize) -> isize {
 
 /// The key shown for `action` in the table of variants.
 fn key_of(action: Action) -> String {
-    keymap::BINDINGS
-        .iter()
+    keymap::all_bindings()
         .find(|b| b.action == action)
         .map(|b| b.key_label())
         .unwrap_or_default()

@@ -5,6 +5,7 @@
 pub mod diff;
 pub mod draw;
 mod focus;
+pub mod keys;
 pub mod preview;
 
 use ratatui::layout::Rect;

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod draw;
+pub mod keys;
 
 use std::path::Path;
 use std::time::Duration;
