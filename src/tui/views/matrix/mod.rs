@@ -4,7 +4,7 @@
 
 pub mod diff;
 pub mod draw;
-mod focus;
+pub mod actions;
 pub mod keys;
 pub mod preview;
 
