@@ -279,17 +279,17 @@ fn status_table(info: &ClusterInfo) -> String {
         "NODE", "ROLE", "PID", "QEMU", "CPU", "RSS"
     ));
     // CPU use over one second, every node measured over the same second.
-    let mut meters: Vec<procstat::CpuMeter> = info
+    let meters: Vec<procstat::CpuMeter> = info
         .nodes
         .iter()
         .map(|n| {
-            let mut m = procstat::CpuMeter::default();
+            let m = procstat::CpuMeter::default();
             m.sample(n.pid);
             m
         })
         .collect();
     std::thread::sleep(Duration::from_secs(1));
-    for (n, meter) in info.nodes.iter().zip(&mut meters) {
+    for (n, meter) in info.nodes.iter().zip(&meters) {
         let alive = process_alive(n.pid);
         let cpu = meter
             .sample(n.pid)

@@ -1,20 +1,29 @@
-//! The workbench's state and how messages change it. No terminal here: [`App::handle`] takes a
-//! [`Msg`] and says whether the screen must be redrawn and what the runner should do.
+//! The workbench's shell: what the views share (the view on screen, what the keyboard talks
+//! to, the status line's message, the overlays: help, palette, file chooser, backend chooser,
+//! the profile editor) and the routing of messages and actions to the views. No terminal here:
+//! [`App::handle`] takes a [`Msg`] and says whether the screen must be redrawn and what the
+//! runner should do. Each view's own state and keys live in its folder under `views/`.
 
 use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::build::engine::BuildUpdate;
+use crate::build::engine::{BuildUpdate, Command as BuildCommand};
+use crate::build::plan::Backend;
 use crate::cluster::engine::ClusterUpdate;
+use crate::matrix::Variant;
 use crate::profile::{self, Profiles};
+use crate::scenario::TestUpdate;
 use crate::session::SessionUpdate;
 use crate::tui::editor::{Editor, Outcome as EditorOutcome};
 use crate::tui::keymap::{self, Action, Binding, Context};
+use crate::tui::log_pane;
 use crate::tui::msg::Msg;
 use crate::tui::theme::Theme;
-use crate::tui::views::builds::BuildsState;
+use crate::tui::views::builds::{self, BuildsState};
+use crate::tui::views::cluster::ClusterState;
 use crate::tui::views::matrix::MatrixState;
+use crate::tui::views::tests::{self as tests_view, TestsState};
 
 /// The views of the workbench, in tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,6 +170,52 @@ impl Chooser {
     }
 }
 
+/// What a view's actions may use and change beyond the view's own state: the shell's shared
+/// parts, and what the other views say that a view needs to know.
+pub struct Cx<'a> {
+    /// The profiles on screen.
+    pub profiles: &'a Arc<Profiles>,
+    /// The view on screen (an action may send the user to another).
+    pub view: &'a mut View,
+    /// What the keyboard is talking to.
+    pub mode: &'a mut Mode,
+    /// The status line's message.
+    pub message: &'a mut Option<Message>,
+    /// The variant selected in the Matrix view (the Cluster view boots its profile).
+    pub variant: Option<&'a Variant>,
+    /// A cluster that is not a test's runs in the Cluster view (a test waits for it).
+    pub cluster_busy: bool,
+}
+
+impl Cx<'_> {
+    /// Puts `text` on the status line.
+    pub fn tell(&mut self, text: impl Into<String>, error: bool) -> Update {
+        *self.message = Some(Message {
+            text: text.into(),
+            error,
+        });
+        Update::REDRAW
+    }
+
+    /// What a log pane's key did (the Builds view's log, the Cluster view's console), for the
+    /// screen and the keyboard.
+    pub fn log_outcome(&mut self, outcome: log_pane::Outcome) -> Update {
+        match outcome {
+            log_pane::Outcome::NotMine => return Update::NOTHING,
+            log_pane::Outcome::Done => {}
+            log_pane::Outcome::Searching => *self.mode = Mode::Search,
+            log_pane::Outcome::SearchDone => *self.mode = Mode::Normal,
+            log_pane::Outcome::Tell(text) => {
+                if *self.mode == Mode::Search {
+                    *self.mode = Mode::Normal;
+                }
+                return self.tell(text, false);
+            }
+        }
+        Update::REDRAW
+    }
+}
+
 /// The whole state of the workbench.
 #[derive(Debug, Clone)]
 pub struct App {
@@ -171,8 +226,6 @@ pub struct App {
     pub view: View,
     /// What the keyboard is talking to.
     pub mode: Mode,
-    /// The Matrix view's state.
-    pub matrix: MatrixState,
     /// The command palette's state.
     pub palette: Palette,
     /// The last thing worth telling the user, until the next key.
@@ -181,24 +234,26 @@ pub struct App {
     pub editor: Option<Editor>,
     /// The profile file chooser's state.
     pub chooser: Chooser,
-    /// The Builds view's state.
-    pub builds: BuildsState,
     /// The backend chooser: the variant to build and the highlighted backend.
-    pub backend_choice: Option<(crate::matrix::Variant, usize)>,
+    pub backend_choice: Option<(Variant, usize)>,
     /// Lines the help overlay is scrolled by (when it does not fit).
     pub help_scroll: u16,
+    /// The Matrix view's state.
+    pub matrix: MatrixState,
+    /// The Builds view's state.
+    pub builds: BuildsState,
     /// The Cluster view's state.
-    pub cluster: crate::tui::views::cluster::ClusterState,
+    pub cluster: ClusterState,
     /// The Tests view's state.
-    pub tests: crate::tui::views::tests::TestsState,
+    pub tests: TestsState,
 }
 
 impl App {
     /// A workbench on `profiles`, showing the Matrix view.
     pub fn new(profiles: Arc<Profiles>, theme: Theme) -> App {
         App {
-            matrix: MatrixState::new(&profiles),
-            tests: crate::tui::views::tests::TestsState::from_catalog(&profiles),
+            matrix: MatrixState::new(Arc::clone(&profiles)),
+            tests: TestsState::from_catalog(&profiles),
             profiles,
             theme,
             view: View::Matrix,
@@ -210,28 +265,18 @@ impl App {
             builds: BuildsState::default(),
             backend_choice: None,
             help_scroll: 0,
-            cluster: crate::tui::views::cluster::ClusterState::default(),
+            cluster: ClusterState::default(),
         }
     }
 
     /// Whether builds or a cluster run (their clocks move on screen).
     pub fn work_is_running(&self) -> bool {
-        self.builds.active() > 0
-            || self.tests.running.is_some()
-            || matches!(
-                self.cluster.phase,
-                crate::tui::views::cluster::Phase::Starting
-                    | crate::tui::views::cluster::Phase::Running
-            )
+        self.builds.active() > 0 || self.tests.running.is_some() || self.cluster.runs()
     }
 
     /// Whether a cluster is on screen and runs (this workbench's or another process's).
     pub fn cluster_runs(&self) -> bool {
-        matches!(
-            self.cluster.phase,
-            crate::tui::views::cluster::Phase::Starting
-                | crate::tui::views::cluster::Phase::Running
-        )
+        self.cluster.runs()
     }
 
     /// The profiles on screen.
@@ -253,13 +298,14 @@ impl App {
         }
     }
 
-    /// Applies one event.
+    /// Applies one message.
     pub fn handle(&mut self, msg: Msg) -> Update {
         match msg {
             Msg::Key(key) => self.key(key),
             Msg::Mouse(mouse) if self.mode == Mode::Normal => {
                 match keymap::action_for_mouse(self.context(), &mouse) {
-                    Some(Action::Click) => self.click(mouse.column, mouse.row),
+                    // Only the Matrix view's panes take clicks.
+                    Some(Action::Click) => self.matrix.click(mouse.column, mouse.row),
                     Some(action) => self.perform(action),
                     None => Update::NOTHING,
                 }
@@ -267,9 +313,8 @@ impl App {
             Msg::Mouse(_) => Update::NOTHING,
             Msg::Resize(..) => Update::REDRAW,
             Msg::ProfilesReloaded(Ok(profiles)) => {
-                self.matrix.set_profiles(&profiles);
+                self.matrix.set_profiles(Arc::clone(&profiles));
                 self.profiles = profiles;
-                self.refresh_diff();
                 self.message = Some(Message {
                     text: format!(
                         "profiles reloaded: {} variants",
@@ -288,7 +333,6 @@ impl App {
                 Update::REDRAW
             }
             Msg::Session(update) => {
-                let stopped = matches!(update, SessionUpdate::Stopped);
                 // A console line redraws only the selected node's pane.
                 let visible = self.view == View::Cluster
                     && match &update {
@@ -297,11 +341,12 @@ impl App {
                         }
                         _ => true,
                     };
-                let changed = self.cluster.on_update(update);
+                let stopped = matches!(update, SessionUpdate::Stopped);
+                self.cluster.on_update(update);
                 if stopped && self.mode == Mode::Attached {
                     self.mode = Mode::Normal;
                 }
-                if visible || (changed && stopped) {
+                if visible {
                     Update::REDRAW
                 } else {
                     Update::NOTHING
@@ -318,24 +363,38 @@ impl App {
                             | BuildUpdate::Dropped(_)
                             | BuildUpdate::Progress { .. }
                     );
-                if let BuildUpdate::Finished { outcome, .. } = &update
-                    && let Some(b) = self.builds.builds.iter().find(|b| b.no == no && !b.past)
-                {
-                    self.matrix.set_build_state(&b.variant, outcome.word());
-                } else if let BuildUpdate::Queued { variant, .. } = &update {
-                    self.matrix.set_build_state(variant, "queued");
-                } else if let BuildUpdate::Started { .. } = &update
-                    && let Some(b) = self.builds.builds.iter().find(|b| b.no == no && !b.past)
-                {
-                    self.matrix.set_build_state(&b.variant, "running");
+                if let Some((variant, state)) = self.builds.on_update(no, update) {
+                    self.matrix.set_build_state(&variant, state);
                 }
-                self.builds.apply(no, update);
                 if visible {
                     Update::REDRAW
                 } else {
                     Update::NOTHING
                 }
             }
+        }
+    }
+
+    /// A test run's update: the Tests view's, and the Cluster view's while it shows the
+    /// test's cluster (it does when no other cluster runs there).
+    fn test_update(&mut self, update: TestUpdate) -> Update {
+        let visible = match &update {
+            TestUpdate::Session {
+                update: SessionUpdate::Cluster(ClusterUpdate::Line { .. }),
+                ..
+            } => false,
+            TestUpdate::Session { .. } => matches!(self.view, View::Tests | View::Cluster),
+            _ => true,
+        };
+        if let Some(text) = self.cluster.on_test_update(&update) {
+            let error = !matches!(&update, TestUpdate::Finished(r) if r.verdict == crate::scenario::result::Verdict::Passed);
+            self.message = Some(Message { text, error });
+        }
+        let changed = self.tests.on_update(&update);
+        if visible && changed {
+            Update::REDRAW
+        } else {
+            Update::NOTHING
         }
     }
 
@@ -347,6 +406,34 @@ impl App {
             .collect();
         scored.sort_by_key(|(score, _)| *score);
         scored.into_iter().map(|(_, b)| b).collect()
+    }
+
+    /// The shared parts the view on screen may use; the Matrix view's selection for the others.
+    fn cx(
+        &mut self,
+    ) -> (
+        Cx<'_>,
+        &mut MatrixState,
+        &mut BuildsState,
+        &mut ClusterState,
+        &mut TestsState,
+    ) {
+        let cluster_busy = self.cluster.runs() && !self.cluster.shows_test;
+        let cx = Cx {
+            profiles: &self.profiles,
+            view: &mut self.view,
+            mode: &mut self.mode,
+            message: &mut self.message,
+            variant: None,
+            cluster_busy,
+        };
+        (
+            cx,
+            &mut self.matrix,
+            &mut self.builds,
+            &mut self.cluster,
+            &mut self.tests,
+        )
     }
 
     fn key(&mut self, key: KeyEvent) -> Update {
@@ -367,9 +454,30 @@ impl App {
             }
             Mode::Choose => self.choose_key(key),
             Mode::Backend => self.backend_key(key),
-            Mode::Search => self.search_key(key),
-            Mode::Attached => self.attached_key(key),
-            Mode::ConfirmDown => self.confirm_down_key(key),
+            Mode::Filter => {
+                let (mut cx, matrix, ..) = self.cx();
+                matrix.filter_key(key, &mut cx)
+            }
+            Mode::Search => {
+                let view = self.view;
+                let (mut cx, _, builds, cluster, _) = self.cx();
+                match view {
+                    View::Builds => builds.search_key(key, &mut cx),
+                    View::Cluster => cluster.search_key(key, &mut cx),
+                    View::Matrix | View::Tests => {
+                        *cx.mode = Mode::Normal;
+                        Update::REDRAW
+                    }
+                }
+            }
+            Mode::Attached => {
+                let (mut cx, _, _, cluster, _) = self.cx();
+                cluster.attached_key(key, &mut cx)
+            }
+            Mode::ConfirmDown => {
+                let (mut cx, _, _, cluster, _) = self.cx();
+                cluster.confirm_down_key(key, &mut cx)
+            }
             Mode::ConfirmQuit => {
                 self.mode = Mode::Normal;
                 if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('q')) {
@@ -410,32 +518,8 @@ impl App {
                 }
                 _ => Update::NOTHING,
             },
-            Mode::Filter => self.filter_key(key),
             Mode::Palette => self.palette_key(key),
         }
-    }
-
-    fn filter_key(&mut self, key: KeyEvent) -> Update {
-        match key.code {
-            KeyCode::Esc => {
-                self.matrix.set_filter("");
-                self.mode = Mode::Normal;
-            }
-            KeyCode::Enter => self.mode = Mode::Normal,
-            KeyCode::Backspace => {
-                let mut f = self.matrix.filter().to_string();
-                f.pop();
-                self.matrix.set_filter(&f);
-            }
-            KeyCode::Up => self.matrix.move_by(-1),
-            KeyCode::Down => self.matrix.move_by(1),
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                let f = format!("{}{c}", self.matrix.filter());
-                self.matrix.set_filter(&f);
-            }
-            _ => return Update::NOTHING,
-        }
-        Update::REDRAW
     }
 
     fn palette_key(&mut self, key: KeyEvent) -> Update {
@@ -477,7 +561,10 @@ impl App {
         Update::REDRAW
     }
 
-    /// Does what `action` says, in the current view.
+    /// Does what `action` says: the shell's own actions (quitting, help, palette, views,
+    /// reloading, the editor), the ones that go from one view to another (building what the
+    /// Matrix view selected, the console where a test failed), and every other one by the
+    /// view on screen.
     pub fn perform(&mut self, action: Action) -> Update {
         match action {
             Action::Quit
@@ -525,62 +612,6 @@ impl App {
                     request: Some(Request::ReloadProfiles),
                 };
             }
-            Action::Filter => self.mode = Mode::Filter,
-            Action::ClearFilter => self.matrix.set_filter(""),
-            Action::Sort => self.matrix.cycle_sort(),
-            Action::Up | Action::Down | Action::DetailDown | Action::DetailUp
-                if self.view == View::Builds =>
-            {
-                return self.builds_action(action);
-            }
-            Action::Up
-            | Action::Down
-            | Action::DetailDown
-            | Action::DetailUp
-            | Action::Follow
-            | Action::Search
-            | Action::NextMatch
-            | Action::PrevMatch
-                if self.view == View::Cluster =>
-            {
-                return self.cluster_action(action);
-            }
-            Action::RestartNode | Action::RestartAll => return self.cluster_action(action),
-            Action::Up | Action::Down if self.view == View::Tests => {
-                return self.tests_action(action);
-            }
-            Action::RunTest | Action::ConsoleAtFailure => return self.tests_action(action),
-            Action::ClusterUp
-            | Action::ClusterDown
-            | Action::Attach
-            | Action::LinkEth1
-            | Action::LinkEth2
-            | Action::ResetNode
-            | Action::KillNode
-            | Action::Topology => return self.cluster_action(action),
-            Action::Build
-            | Action::BuildWith
-            | Action::Follow
-            | Action::Search
-            | Action::NextMatch
-            | Action::PrevMatch
-            | Action::CancelBuild
-            | Action::RetryBuild
-            | Action::OpenLog => return self.builds_action(action),
-            Action::Up
-            | Action::Down
-            | Action::PageUp
-            | Action::PageDown
-            | Action::First
-            | Action::Last
-            | Action::DetailDown
-            | Action::DetailUp
-            | Action::Open
-            | Action::Back
-            | Action::Mark
-            | Action::Diff => return self.matrix_action(action),
-            // A click needs its position: `handle` takes it to `click`.
-            Action::Click => return Update::NOTHING,
             Action::Edit => return self.edit_selected(),
             Action::EditFile => {
                 self.chooser = Chooser {
@@ -592,6 +623,24 @@ impl App {
                 };
                 self.mode = Mode::Choose;
             }
+            Action::Build => {
+                let Some(v) = self.matrix.selected_variant().cloned() else {
+                    return Update::NOTHING;
+                };
+                let backend = builds::BACKENDS[builds::default_backend(&v.machine)].0;
+                return self.start_build(v, backend);
+            }
+            Action::BuildWith => {
+                let Some(v) = self.matrix.selected_variant().cloned() else {
+                    return Update::NOTHING;
+                };
+                let first = builds::default_backend(&v.machine);
+                self.backend_choice = Some((v, first));
+                self.mode = Mode::Backend;
+            }
+            Action::ConsoleAtFailure => return self.console_at_failure(),
+            // A click needs its position: `handle` takes it to the view.
+            Action::Click => return Update::NOTHING,
             // The editor's own keys reach it through `editor_key`.
             Action::Save
             | Action::SaveRender
@@ -603,7 +652,110 @@ impl App {
             | Action::PreviewUp
             | Action::CloseEditor
             | Action::QuitEditor => return Update::NOTHING,
+            _ => {
+                let view = self.view;
+                let (mut cx, matrix, builds, cluster, tests) = self.cx();
+                return match view {
+                    View::Matrix => matrix.on_action(action, &mut cx),
+                    View::Builds => builds.on_action(action, &mut cx),
+                    View::Cluster => {
+                        cx.variant = matrix.selected_variant();
+                        cluster.on_action(action, &mut cx)
+                    }
+                    View::Tests => tests.on_action(action, &mut cx),
+                };
+            }
         }
+        Update::REDRAW
+    }
+
+    /// Asks the engine for a build and shows the Builds view, following it.
+    fn start_build(&mut self, variant: Variant, backend: Backend) -> Update {
+        self.view = View::Builds;
+        self.builds.log.paused = false;
+        Update {
+            redraw: true,
+            request: Some(Request::Build(BuildCommand::Start(variant, backend))),
+        }
+    }
+
+    /// A key while the backend chooser is open.
+    fn backend_key(&mut self, key: KeyEvent) -> Update {
+        let Some((variant, highlighted)) = self.backend_choice.clone() else {
+            self.mode = Mode::Normal;
+            return Update::REDRAW;
+        };
+        let chosen = match key.code {
+            KeyCode::Esc => None,
+            KeyCode::Enter => Some(builds::BACKENDS[highlighted].0),
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.backend_choice = Some((variant, highlighted.saturating_sub(1)));
+                return Update::REDRAW;
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                let last = builds::BACKENDS.len() - 1;
+                self.backend_choice = Some((variant, (highlighted + 1).min(last)));
+                return Update::REDRAW;
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                match builds::BACKENDS.iter().find(|(_, k, _)| *k == c) {
+                    Some((b, _, _)) => Some(*b),
+                    None => return Update::NOTHING,
+                }
+            }
+            _ => return Update::NOTHING,
+        };
+        self.mode = Mode::Normal;
+        self.backend_choice = None;
+        let Some(backend) = chosen else {
+            return Update::REDRAW;
+        };
+        self.start_build(variant, backend)
+    }
+
+    /// Shows the failed node's console in the Cluster view, scrolled back to the line where
+    /// the test stopped; says where the log is when the console is gone.
+    fn console_at_failure(&mut self) -> Update {
+        let Some(row) = self.tests.selected() else {
+            return Update::NOTHING;
+        };
+        let Some(failure) = row.last.as_ref().and_then(|l| l.failure.clone()) else {
+            return self.tell("the last run of this test did not fail", false);
+        };
+        let Some((log, line)) = failure.console_log.clone() else {
+            let text = format!(
+                "{} stopped at {} without a console ({})",
+                failure.node, failure.stage, failure.hint
+            );
+            return self.tell(text, true);
+        };
+        let back = tests_view::lines_since(std::path::Path::new(&log), line);
+        match self.cluster.show_console_at(&failure.node, back) {
+            Some(back) => {
+                self.view = View::Cluster;
+                self.tell(
+                    format!(
+                        "{}'s console {back} lines back: where it stopped at {}",
+                        failure.node, failure.stage
+                    ),
+                    false,
+                )
+            }
+            None => self.tell(
+                format!(
+                    "{}'s console is no longer on screen; its log: {log} (line {line})",
+                    failure.node
+                ),
+                false,
+            ),
+        }
+    }
+
+    fn tell(&mut self, text: impl Into<String>, error: bool) -> Update {
+        self.message = Some(Message {
+            text: text.into(),
+            error,
+        });
         Update::REDRAW
     }
 
@@ -878,7 +1030,7 @@ mod tests {
         assert_eq!(a.matrix.selected_index(), 2);
         press(&mut a, KeyCode::End);
         assert_eq!(a.matrix.selected_index(), 15);
-        a.matrix.page = 5;
+        a.matrix.page.set(5);
         press(&mut a, KeyCode::PageUp);
         assert_eq!(a.matrix.selected_index(), 10);
         press(&mut a, KeyCode::Home);
@@ -950,7 +1102,7 @@ mod tests {
         // j scrolls the diff, not the table.
         press(&mut a, KeyCode::Char('j'));
         press(&mut a, KeyCode::Char('j'));
-        assert_eq!(a.matrix.diff.as_ref().unwrap().scroll.top, 2);
+        assert_eq!(a.matrix.diff.as_ref().unwrap().scroll.get().top, 2);
         assert_eq!(key_of(&a), second);
         press(&mut a, KeyCode::Esc);
         assert_eq!(a.matrix.pane, Pane::Table);
@@ -1004,13 +1156,13 @@ mod tests {
         draw(&mut a, 80, 24);
         press(&mut a, KeyCode::Char('j'));
         press(&mut a, KeyCode::Char('j'));
-        assert_eq!(a.matrix.preview.scroll.top, 2);
+        assert_eq!(a.matrix.preview.scroll.get().top, 2);
         press(&mut a, KeyCode::Char('G'));
         let screen = draw(&mut a, 80, 24);
         let last_flag = files[0].contents.lines().last().unwrap();
         assert!(screen.contains(last_flag), "G shows the end:\n{screen}");
         press(&mut a, KeyCode::Char('g'));
-        assert_eq!(a.matrix.preview.scroll.top, 0);
+        assert_eq!(a.matrix.preview.scroll.get().top, 0);
 
         press(&mut a, KeyCode::Esc);
         assert_eq!(a.matrix.pane, Pane::Files);
@@ -1062,7 +1214,7 @@ mod tests {
             modifiers: KeyModifiers::NONE,
         };
         a.handle(Msg::Mouse(wheel));
-        assert_eq!(a.matrix.preview.scroll.top, 1);
+        assert_eq!(a.matrix.preview.scroll.get().top, 1);
         // A click on another view's screen does nothing.
         press(&mut a, KeyCode::Char('2'));
         assert_eq!(click(&mut a, 5, row as u16), Update::NOTHING);

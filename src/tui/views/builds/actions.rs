@@ -1,13 +1,13 @@
-//! What the Builds view's keys do, starting a build from the Matrix view, and the backend
-//! chooser.
+//! What the Builds view's keys do (the shell starts builds from the Matrix view, with the
+//! backend chooser these backends fill).
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
+use super::{BuildsState, Phase};
 use crate::build::engine::Command;
 use crate::build::plan::Backend;
-use crate::tui::app::{App, Message, Mode, Request, Update, View};
+use crate::tui::app::{Cx, Request, Update};
 use crate::tui::keymap::Action;
-use crate::tui::log_pane::Outcome;
 
 /// The backends in the chooser's order, with the key that picks each.
 pub const BACKENDS: [(Backend, char, &str); 3] = [
@@ -29,69 +29,49 @@ pub fn default_backend(machine: &str) -> usize {
     }
 }
 
-impl App {
-    pub(crate) fn builds_action(&mut self, action: Action) -> Update {
+impl BuildsState {
+    /// Does what a Builds view `action` means.
+    pub fn on_action(&mut self, action: Action, cx: &mut Cx) -> Update {
         match action {
-            Action::Build => {
-                let Some(v) = self.matrix.selected_variant().cloned() else {
-                    return Update::NOTHING;
-                };
-                let backend = BACKENDS[default_backend(&v.machine)].0;
-                return self.start_build(v, backend);
-            }
-            Action::BuildWith => {
-                let Some(v) = self.matrix.selected_variant().cloned() else {
-                    return Update::NOTHING;
-                };
-                let first = default_backend(&v.machine);
-                self.backend_choice = Some((v, first));
-                self.mode = Mode::Backend;
-            }
-            Action::Up => self.builds.move_by(-1),
-            Action::Down => self.builds.move_by(1),
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
             a if a.is_log_pane() => {
-                let (log, lines) = self.builds.log_and_lines();
+                let (log, lines) = self.log_and_lines();
                 let outcome = log.action(lines, action);
-                return self.log_outcome(outcome);
+                return cx.log_outcome(outcome);
             }
             Action::CancelBuild => {
-                let Some(b) = self.builds.selected() else {
+                let Some(b) = self.selected() else {
                     return Update::NOTHING;
                 };
-                if !matches!(
-                    b.phase,
-                    crate::tui::views::builds::Phase::Queued
-                        | crate::tui::views::builds::Phase::Running
-                ) {
-                    return self.tell(&format!("build {} has ended already", b.no), false);
+                if !matches!(b.phase, Phase::Queued | Phase::Running) {
+                    return cx.tell(format!("build {} has ended already", b.no), false);
                 }
                 let no = b.no;
-                self.message = Some(Message {
-                    text: format!("cancelling build {no}…"),
-                    error: false,
-                });
+                cx.tell(format!("cancelling build {no}…"), false);
                 return Update {
                     redraw: true,
                     request: Some(Request::Build(Command::Cancel(no))),
                 };
             }
             Action::RetryBuild => {
-                let Some(b) = self.builds.selected() else {
+                let Some(b) = self.selected() else {
                     return Update::NOTHING;
                 };
                 if b.past {
                     // A build of an earlier session: the engine does not know it; start anew.
                     let (key, backend) = (b.variant.clone(), b.backend);
-                    let Some(v) = self
-                        .matrix
-                        .all_rows()
-                        .iter()
-                        .map(|r| r.variant.clone())
+                    let Some(v) = crate::matrix::variants(cx.profiles)
+                        .into_iter()
                         .find(|v| v.key() == key)
                     else {
-                        return self.tell(&format!("{key} is no longer in the matrix"), true);
+                        return cx.tell(format!("{key} is no longer in the matrix"), true);
                     };
-                    return self.start_build(v, backend);
+                    self.log.paused = false;
+                    return Update {
+                        redraw: true,
+                        request: Some(Request::Build(Command::Start(v, backend))),
+                    };
                 }
                 return Update {
                     redraw: true,
@@ -99,8 +79,8 @@ impl App {
                 };
             }
             Action::OpenLog => {
-                let Some(log) = self.builds.selected().and_then(|b| b.log_file()) else {
-                    return self.tell("this build has no log yet", false);
+                let Some(log) = self.selected().and_then(|b| b.log_file()) else {
+                    return cx.tell("this build has no log yet", false);
                 };
                 return Update {
                     redraw: true,
@@ -112,83 +92,11 @@ impl App {
         Update::REDRAW
     }
 
-    fn tell(&mut self, text: &str, error: bool) -> Update {
-        self.message = Some(Message {
-            text: text.to_string(),
-            error,
-        });
-        Update::REDRAW
-    }
-
-    pub(crate) fn backend_key(&mut self, key: KeyEvent) -> Update {
-        let Some((variant, highlighted)) = self.backend_choice.clone() else {
-            self.mode = Mode::Normal;
-            return Update::REDRAW;
-        };
-        let chosen = match key.code {
-            KeyCode::Esc => None,
-            KeyCode::Enter => Some(BACKENDS[highlighted].0),
-            KeyCode::Up | KeyCode::Char('k') => {
-                self.backend_choice = Some((variant, highlighted.saturating_sub(1)));
-                return Update::REDRAW;
-            }
-            KeyCode::Down | KeyCode::Char('j') => {
-                self.backend_choice = Some((variant, (highlighted + 1).min(BACKENDS.len() - 1)));
-                return Update::REDRAW;
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                match BACKENDS.iter().find(|(_, k, _)| *k == c) {
-                    Some((b, _, _)) => Some(*b),
-                    None => return Update::NOTHING,
-                }
-            }
-            _ => return Update::NOTHING,
-        };
-        self.mode = Mode::Normal;
-        self.backend_choice = None;
-        let Some(backend) = chosen else {
-            return Update::REDRAW;
-        };
-        self.start_build(variant, backend)
-    }
-
-    /// Asks the engine for a build and shows the Builds view, following it.
-    fn start_build(&mut self, variant: crate::matrix::Variant, backend: Backend) -> Update {
-        self.view = View::Builds;
-        self.builds.log.paused = false;
-        Update {
-            redraw: true,
-            request: Some(Request::Build(Command::Start(variant, backend))),
-        }
-    }
-
-    /// A key while a log pane's search is typed (the Builds or the Cluster view's).
-    pub(crate) fn search_key(&mut self, key: KeyEvent) -> Update {
-        let outcome = if self.view == View::Cluster {
-            let (log, lines) = self.cluster.log_and_lines();
-            log.search_key(lines, &key)
-        } else {
-            let (log, lines) = self.builds.log_and_lines();
-            log.search_key(lines, &key)
-        };
-        self.log_outcome(outcome)
-    }
-
-    /// What a log pane's key did, for the screen.
-    pub(crate) fn log_outcome(&mut self, outcome: Outcome) -> Update {
-        match outcome {
-            Outcome::NotMine => return Update::NOTHING,
-            Outcome::Done => {}
-            Outcome::Searching => self.mode = Mode::Search,
-            Outcome::SearchDone => self.mode = Mode::Normal,
-            Outcome::Tell(text) => {
-                if self.mode == Mode::Search {
-                    self.mode = Mode::Normal;
-                }
-                return self.tell(&text, false);
-            }
-        }
-        Update::REDRAW
+    /// A key while the log's search is typed.
+    pub fn search_key(&mut self, key: KeyEvent, cx: &mut Cx) -> Update {
+        let (log, lines) = self.log_and_lines();
+        let outcome = log.search_key(lines, &key);
+        cx.log_outcome(outcome)
     }
 }
 
@@ -199,8 +107,10 @@ mod tests {
     use super::*;
     use crate::build::engine::BuildUpdate;
     use crate::profile::Profiles;
+    use crate::tui::app::{App, Mode, View};
     use crate::tui::msg::Msg;
     use crate::tui::theme::Theme;
+    use crossterm::event::{KeyCode, KeyModifiers};
 
     fn app() -> App {
         let p = Profiles::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles"))

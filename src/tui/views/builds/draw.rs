@@ -8,20 +8,19 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use tui_term::widget::PseudoTerminal;
 
+use super::{Build, BuildsState, Phase};
 use crate::build::state::{Outcome, human};
-use crate::tui::app::App;
 use crate::tui::log_pane;
 use crate::tui::theme::Theme;
-use crate::tui::views::builds::{Build, Phase};
 
 /// Draws the Builds view into `area` (there is at least one build).
-pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
-    let rows = app.builds.builds.len() as u16;
+pub fn draw(frame: &mut Frame, state: &BuildsState, t: &Theme, area: Rect) {
+    let rows = state.builds.len() as u16;
     let table_height = (rows + 3).min(area.height / 3).max(4);
     let [table, pane] =
         Layout::vertical([Constraint::Length(table_height), Constraint::Min(3)]).areas(area);
-    draw_table(frame, app, table);
-    draw_pane(frame, app, pane);
+    draw_table(frame, state, t, table);
+    draw_pane(frame, state, t, pane);
 }
 
 fn phase_style(t: &Theme, phase: Phase) -> Style {
@@ -51,9 +50,7 @@ pub fn bar(fraction: Option<f64>, width: usize) -> String {
     }
 }
 
-fn draw_table(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let state = &app.builds;
+fn draw_table(frame: &mut Frame, state: &BuildsState, t: &Theme, area: Rect) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border)
@@ -128,9 +125,7 @@ fn pane_title(b: &Build) -> String {
     format!(" {} ({}){step} ", b.variant, b.backend.name())
 }
 
-fn draw_pane(frame: &mut Frame, app: &mut App, area: Rect) {
-    let t = app.theme;
-    let state = &app.builds;
+fn draw_pane(frame: &mut Frame, state: &BuildsState, t: &Theme, area: Rect) {
     let Some(b) = state.selected() else {
         return;
     };
@@ -168,14 +163,10 @@ fn draw_pane(frame: &mut Frame, app: &mut App, area: Rect) {
                 frame.render_widget(PseudoTerminal::new(screen), body);
             });
         }
-        _ => draw_log(frame, app, body),
+        _ => draw_log(frame, state, t, body),
     }
-    let state = &app.builds;
-    let Some(b) = state.selected() else {
-        return;
-    };
     let footer_line = if state.log.searching {
-        state.log.search_line(&t)
+        state.log.search_line(t)
     } else if let Some(e) = &b.error {
         Line::styled(format!(" {e}"), t.error)
     } else if let Some((line, _)) = &b.progress {
@@ -208,9 +199,7 @@ fn draw_pane(frame: &mut Frame, app: &mut App, area: Rect) {
     frame.render_widget(Paragraph::new(footer_line), footer);
 }
 
-fn draw_log(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let state = &app.builds;
+fn draw_log(frame: &mut Frame, state: &BuildsState, t: &Theme, area: Rect) {
     let Some(b) = state.selected() else {
         return;
     };

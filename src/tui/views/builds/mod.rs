@@ -1,9 +1,12 @@
-//! State of the Builds view: every build of the session with its state, step, progress and
-//! the recent lines of its output; the selection, follow mode and the search in the log.
+//! The Builds view: every build of the session with its state, step, progress and the recent
+//! lines of its output; the selection, follow mode and the search in the log (this file); what
+//! its keys do ([`actions`]), its drawing ([`draw`]), its keys ([`keys`]).
 
 pub mod actions;
 pub mod draw;
 pub mod keys;
+
+pub use actions::{BACKENDS, default_backend};
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -179,8 +182,13 @@ impl BuildsState {
         }
     }
 
-    /// Applies an engine update.
-    pub fn apply(&mut self, no: BuildNo, update: BuildUpdate) {
+    /// Applies what the build engine says of build `no`; the variant whose BUILD column in
+    /// the Matrix view changes with it, and to what.
+    pub fn on_update(
+        &mut self,
+        no: BuildNo,
+        update: BuildUpdate,
+    ) -> Option<(String, &'static str)> {
         if let BuildUpdate::Queued {
             variant,
             backend,
@@ -190,7 +198,7 @@ impl BuildsState {
         {
             self.builds.push(Build {
                 no,
-                variant,
+                variant: variant.clone(),
                 backend,
                 steps,
                 estimate,
@@ -210,17 +218,16 @@ impl BuildsState {
             // A new build is what the user wants to see.
             self.selected = self.builds.len() - 1;
             self.log.to_end();
-            return;
+            return Some((variant, "queued"));
         }
-        let Some(build) = self.builds.iter_mut().find(|b| b.no == no && !b.past) else {
-            return;
-        };
+        let build = self.builds.iter_mut().find(|b| b.no == no && !b.past)?;
         match update {
             BuildUpdate::Queued { .. } => {}
             BuildUpdate::Started { dir } => {
                 build.phase = Phase::Running;
                 build.started = Some(Instant::now());
                 build.dir = Some(dir);
+                return Some((build.variant.clone(), "running"));
             }
             BuildUpdate::Step {
                 index,
@@ -251,8 +258,10 @@ impl BuildsState {
                 // The pane shows the log from now on; the program's screen stays reachable
                 // through its log file.
                 build.child = None;
+                return Some((build.variant.clone(), outcome.word()));
             }
         }
+        None
     }
 
     /// The selected build.
@@ -298,7 +307,7 @@ mod tests {
     use std::path::Path;
 
     fn queued(state: &mut BuildsState, no: BuildNo) {
-        state.apply(
+        state.on_update(
             no,
             BuildUpdate::Queued {
                 variant: format!("v{no}@qemuamd64"),
@@ -314,14 +323,14 @@ mod tests {
         let mut s = BuildsState::default();
         queued(&mut s, 1);
         assert_eq!(s.active(), 1);
-        s.apply(
+        s.on_update(
             1,
             BuildUpdate::Started {
                 dir: "/tmp/b".into(),
             },
         );
         assert_eq!(s.builds[0].phase, Phase::Running);
-        s.apply(
+        s.on_update(
             1,
             BuildUpdate::Step {
                 index: 1,
@@ -331,7 +340,7 @@ mod tests {
             },
         );
         assert_eq!(s.builds[0].fraction(), Some(0.5));
-        s.apply(
+        s.on_update(
             1,
             BuildUpdate::Finished {
                 outcome: Outcome::Failed,
@@ -356,7 +365,7 @@ mod tests {
         let mut s = BuildsState::default();
         queued(&mut s, 1);
         for i in 0..KEPT_LINES + 10 {
-            s.apply(1, BuildUpdate::Line(format!("line {i}")));
+            s.on_update(1, BuildUpdate::Line(format!("line {i}")));
         }
         assert_eq!(s.builds[0].lines.len(), KEPT_LINES);
         assert_eq!(s.builds[0].lines.front().unwrap(), "line 10");
@@ -385,7 +394,7 @@ mod tests {
             Some(Path::new("/s/builds/20260101T000000Z-base_qemuamd64-quick"))
         );
         // Session build numbers start at 1; a past build (0) is never updated by mistake.
-        s.apply(0, BuildUpdate::Line("stray".into()));
+        s.on_update(0, BuildUpdate::Line("stray".into()));
         assert_eq!(s.builds[0].lines.len(), 1);
     }
 }

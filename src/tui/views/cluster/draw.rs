@@ -9,13 +9,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use tui_term::widget::PseudoTerminal;
 
+use super::{ClusterState, NodeView, Owner, Phase};
 use crate::build::state::human;
 use crate::cluster::engine::NodeState;
 use crate::cluster::procstat::rss_mib;
-use crate::tui::app::App;
 use crate::tui::log_pane;
 use crate::tui::theme::Theme;
-use crate::tui::views::cluster::{Owner, Phase};
 
 fn state_style(t: &Theme, state: &NodeState) -> Style {
     match state {
@@ -27,7 +26,7 @@ fn state_style(t: &Theme, state: &NodeState) -> Style {
 }
 
 /// The node's readiness stage (`k3s-service running`, `ready passed`) and a stand-in badge.
-fn stage_span(t: &Theme, n: &crate::tui::views::cluster::NodeView) -> Span<'static> {
+fn stage_span(t: &Theme, n: &NodeView) -> Span<'static> {
     use crate::readiness::Outcome;
     let Some(e) = &n.stage else {
         return Span::styled(format!("{:<22} ", ""), t.dim);
@@ -49,19 +48,16 @@ fn stage_span(t: &Theme, n: &crate::tui::views::cluster::NodeView) -> Span<'stat
 }
 
 /// Draws the Cluster view (there is or was a cluster).
-pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
-    let t = app.theme;
+pub fn draw(frame: &mut Frame, c: &ClusterState, t: &Theme, area: Rect) {
     // CPU use since the last frame (a reading less than half a second old keeps its figure).
-    let cpu: Vec<Option<f64>> = app
-        .cluster
+    let cpu: Vec<Option<f64>> = c
         .nodes
-        .iter_mut()
+        .iter()
         .map(|n| {
             let pid = n.console.as_ref()?.pid();
             n.cpu.sample(pid)
         })
         .collect();
-    let c = &app.cluster;
     let rows = c.nodes.len().max(1) as u16;
     let tiles_height = (rows + 2).min(area.height / 2).max(3);
     let [tiles, pane] =
@@ -145,13 +141,10 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
         let line = Line::from(vec![
             Span::raw(if i == c.selected { "▶ " } else { "  " }),
             Span::styled(format!("{:<12} ", n.name), t.text),
-            Span::styled(
-                format!("{:<10} ", n.state.word()),
-                state_style(&t, &n.state),
-            ),
+            Span::styled(format!("{:<10} ", n.state.word()), state_style(t, &n.state)),
             Span::styled(format!("{:>6} ", human(n.started.elapsed())), t.dim),
             Span::styled(format!("{cpu:>9} "), t.dim),
-            stage_span(&t, n),
+            stage_span(t, n),
             Span::styled(format!("{memory:>8}  "), t.dim),
             Span::styled(
                 format!(
@@ -254,20 +247,25 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
             console.with_screen(|screen| frame.render_widget(PseudoTerminal::new(screen), body));
         }
         _ => {
-            let first = (node.lines.len() == crate::tui::views::cluster::KEPT_LINES).then(|| {
+            let first = (node.lines.len() == super::KEPT_LINES).then(|| {
                 "… older lines are in the console log (n3x cluster status names it)".to_string()
             });
-            log_pane::draw(frame, body, &node.lines, &c.log, &t, first, |_| t.text);
+            log_pane::draw(frame, body, &node.lines, &c.log, t, first, |_| t.text);
         }
     }
     let footer_line = if c.log.searching {
-        c.log.search_line(&t)
+        c.log.search_line(t)
     } else {
         let matches = c.log.matches(&node.lines).len();
         Line::styled(
             format!(
-                " {} lines kept{} · f follow/pause · / search · K/J scroll",
+                " {} lines kept{}{} · f follow/pause · / search · K/J scroll",
                 node.lines.len(),
+                if node.dropped > 0 {
+                    format!(" ({} fell behind: the console log has them)", node.dropped)
+                } else {
+                    String::new()
+                },
                 if c.log.search.is_empty() {
                     String::new()
                 } else {

@@ -1,6 +1,7 @@
-//! State of the Cluster view: the cluster the workbench runs (or one another `n3x` process
-//! owns, seen through its sockets), its nodes on their way up, the selected node's console
-//! with its scrollback, and the attached console that receives the keys.
+//! The Cluster view: the cluster the workbench runs (or one another `n3x` process owns, seen
+//! through its sockets, or a test run's), its nodes on their way up, the selected node's
+//! console with its scrollback, and the attached console that receives the keys (this file);
+//! what its keys do ([`actions`]), its drawing ([`draw`]), its keys ([`keys`]).
 
 pub mod actions;
 pub mod draw;
@@ -16,6 +17,7 @@ use crate::cluster::procstat::CpuMeter;
 use crate::cluster::remote::RemoteConsole;
 use crate::readiness::ReadinessUpdate;
 use crate::readiness::{CLUSTER, Outcome, StageEvent};
+use crate::scenario::TestUpdate;
 use crate::session::SessionUpdate;
 use crate::supervise::Child;
 use crate::tui::log_pane::{LogView, NO_LINES};
@@ -164,6 +166,8 @@ pub struct ClusterState {
     pub owner: Owner,
     /// The console pane: following or paused, and its search.
     pub log: LogView,
+    /// The cluster on screen is a test run's (the Tests view started it).
+    pub shows_test: bool,
 }
 
 impl Default for ClusterState {
@@ -179,6 +183,7 @@ impl Default for ClusterState {
             topology: String::new(),
             owner: Owner::Here,
             log: LogView::default(),
+            shows_test: false,
         }
     }
 }
@@ -233,13 +238,17 @@ impl ClusterState {
         self.notes.push_back(text);
     }
 
-    /// Applies what happened to the session of the cluster on screen; whether it changed the
-    /// view.
-    pub fn on_update(&mut self, update: SessionUpdate) -> bool {
+    /// Whether a cluster is on screen and runs (starting or running).
+    pub fn runs(&self) -> bool {
+        matches!(self.phase, Phase::Starting | Phase::Running)
+    }
+
+    /// Applies what happened to the session of the cluster on screen.
+    pub fn on_update(&mut self, update: SessionUpdate) {
         match update {
             SessionUpdate::Cluster(update) => self.apply(update),
             SessionUpdate::Readiness(update) => self.readiness(update),
-            SessionUpdate::Report(_) | SessionUpdate::Stopping => return false,
+            SessionUpdate::Report(_) | SessionUpdate::Stopping => {}
             SessionUpdate::Started(Ok(info)) => {
                 if info.owner == std::process::id() {
                     self.phase = Phase::Running;
@@ -263,7 +272,69 @@ impl ClusterState {
                 }
             }
         }
-        true
+    }
+
+    /// Applies a test run's update: its cluster shows here while no other cluster runs here.
+    /// Says what the status line should tell when the test ends.
+    pub fn on_test_update(&mut self, update: &TestUpdate) -> Option<String> {
+        match update {
+            TestUpdate::Started { profile, .. } if !self.runs() || self.shows_test => {
+                self.starting(profile);
+                self.shows_test = true;
+            }
+            TestUpdate::Session { update, .. } if self.shows_test => match update {
+                SessionUpdate::Cluster(update) => {
+                    if matches!(update, ClusterUpdate::Console { .. }) {
+                        self.phase = Phase::Running;
+                    }
+                    self.apply(update.clone());
+                }
+                SessionUpdate::Readiness(update) => self.readiness(update.clone()),
+                // The test says when its cluster is down; its consoles stay readable.
+                SessionUpdate::Report(_)
+                | SessionUpdate::Started(_)
+                | SessionUpdate::Stopping
+                | SessionUpdate::Stopped => {}
+            },
+            TestUpdate::Finished(result) if self.shows_test => {
+                self.phase = Phase::Idle;
+                self.note(format!(
+                    "{} {}: its cluster is down",
+                    result.name,
+                    result.verdict.word()
+                ));
+                return Some(format!(
+                    "{} {} in {}{}",
+                    result.name,
+                    result.verdict.word(),
+                    crate::scenario::result::secs(result.duration),
+                    result
+                        .failure
+                        .as_ref()
+                        .map(|f| format!(": {} stopped at {}", f.node, f.stage))
+                        .unwrap_or_default()
+                ));
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// Selects `node`'s console (of a test's cluster still on screen) and pauses it `back`
+    /// lines up from its end (at most its kept lines); how far back it went, or `None` when
+    /// the console is no longer here.
+    pub fn show_console_at(&mut self, node: &str, back: usize) -> Option<usize> {
+        let i = self
+            .nodes
+            .iter()
+            .position(|n| n.name == node && n.console.is_some())
+            .filter(|_| self.shows_test)?;
+        let back = back.min(self.nodes[i].lines.len());
+        self.log.paused = true;
+        self.log.scroll = back;
+        self.selected = i;
+        self.show_topology = false;
+        Some(back)
     }
 
     /// Applies what the readiness engine found.

@@ -11,10 +11,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Block;
 use similar::{ChangeTag, TextDiff};
 
+use super::MatrixState;
 use crate::matrix::{self, Variant};
 use crate::profile::Profiles;
 use crate::render;
-use crate::tui::app::App;
 use crate::tui::pane::{self, Scroll};
 use crate::tui::theme::Theme;
 
@@ -269,14 +269,13 @@ impl DiffLine {
 pub struct DiffState {
     /// The diff on screen.
     pub diff: VariantDiff,
-    /// The scroll position.
-    pub scroll: Scroll,
+    /// The scroll position (clamped and recorded when drawn).
+    pub scroll: std::cell::Cell<Scroll>,
 }
 
 /// Draws the diff of the two marked variants over the whole of `area`.
-pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
-    let t = app.theme;
-    let Some(state) = app.matrix.diff.as_mut() else {
+pub fn draw(frame: &mut Frame, m: &MatrixState, t: &Theme, area: Rect) {
+    let Some(state) = m.diff.as_ref() else {
         return;
     };
     let block = Block::bordered()
@@ -284,7 +283,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
         .border_style(t.heading);
     // Continued lines start with a dim `↪` where a diff line has its `-`, `+` or space.
     let width = (block.inner(area).width as usize).saturating_sub(1);
-    let lines: Vec<Line<'static>> = styled(&state.diff, &t)
+    let lines: Vec<Line<'static>> = styled(&state.diff, t)
         .iter()
         .flat_map(|l| {
             pane::wrap_line(l, width)
@@ -298,7 +297,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
                 })
         })
         .collect();
-    pane::draw(frame, area, block, lines, &mut state.scroll, &t);
+    pane::draw(frame, area, block, lines, &state.scroll, t);
 }
 
 #[cfg(test)]

@@ -1,15 +1,15 @@
-//! The views: the Matrix view (table and detail pane) and the honest empty states of the views
-//! whose engines do not exist yet.
+//! Drawing the Matrix view: the table of variants and the selected one's details, or the file
+//! preview, or the diff of the marked variants.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 
-use super::{diff, preview};
-use crate::tui::app::{App, View};
+use super::{Column, MatrixState, diff, preview};
 use crate::tui::keymap::{self, Action, Pane};
-use crate::tui::views::matrix::{self, Column};
+use crate::tui::theme::Theme;
+use crate::tui::views::matrix;
 
 /// The detail pane's narrowest width beside the table.
 const DETAIL_MIN_WIDTH: u16 = 48;
@@ -28,17 +28,16 @@ const DROP_ORDER: [Column; 3] = [Column::Role, Column::Node, Column::Profile];
 /// Draws the Matrix view into `area`: the table of variants and the selected one's details,
 /// beside it when there is room, below it otherwise; or, when the focus is there, the file
 /// preview or the diff of the marked variants.
-pub fn matrix(frame: &mut Frame, app: &mut App, area: Rect) {
-    match app.matrix.pane {
+pub fn draw(frame: &mut Frame, m: &MatrixState, t: &Theme, area: Rect) {
+    match m.pane {
         Pane::Table => {}
-        Pane::Files | Pane::Preview => return preview::draw(frame, app, area),
-        Pane::Diff => return diff::draw(frame, app, area),
+        Pane::Files | Pane::Preview => return preview::draw(frame, m, t, area),
+        Pane::Diff => return diff::draw(frame, m, t, area),
     }
     let widths: Vec<u16> = Column::ALL
         .iter()
         .map(|c| {
-            app.matrix
-                .all_rows()
+            m.all_rows()
                 .iter()
                 .map(|r| Span::raw(r.cells[c.index()].as_str()).width())
                 .chain([Span::raw(c.title()).width() + Span::raw(SORTED).width()])
@@ -75,7 +74,7 @@ pub fn matrix(frame: &mut Frame, app: &mut App, area: Rect) {
                 .find(|cols| table_width(cols) <= area.width)
                 .unwrap_or(&choices[DROP_ORDER.len()])
                 .clone();
-            let rows = u16::try_from(app.matrix.all_rows().len()).unwrap_or(u16::MAX);
+            let rows = u16::try_from(m.all_rows().len()).unwrap_or(u16::MAX);
             let needed = rows.saturating_add(3);
             let detail_min = (area.height / 5 * 2).max(9);
             let table_height = needed.min(area.height.saturating_sub(detail_min));
@@ -84,25 +83,30 @@ pub fn matrix(frame: &mut Frame, app: &mut App, area: Rect) {
             (cols, t, d)
         }
     };
-    table(frame, app, &cols, &widths, table_area);
-    details(frame, app, detail_area);
+    table(frame, m, t, &cols, &widths, table_area);
+    details(frame, m, t, detail_area);
 }
 
-fn table(frame: &mut Frame, app: &mut App, cols: &[Column], widths: &[u16], area: Rect) {
-    let t = app.theme;
-    let sorted = app.matrix.sort();
+fn table(
+    frame: &mut Frame,
+    m: &MatrixState,
+    t: &Theme,
+    cols: &[Column],
+    widths: &[u16],
+    area: Rect,
+) {
+    let sorted = m.sort();
     let header = Row::new(std::iter::once(Cell::from("")).chain(cols.iter().map(|c| {
         let mark = if sorted == Some(*c) { SORTED } else { "" };
         Cell::from(format!("{}{mark}", c.title()))
     })))
     .style(t.header);
-    let selected = app.matrix.selected_index();
-    let rows: Vec<Row> = app
-        .matrix
+    let selected = m.selected_index();
+    let rows: Vec<Row> = m
         .shown()
         .enumerate()
         .map(|(i, r)| {
-            let label = app.matrix.mark_label(&r.variant.key());
+            let label = m.mark_label(&r.variant.key());
             let mark = match label {
                 Some(l) => Span::styled(l.to_string(), t.marked),
                 None if i == selected => Span::raw(SELECTED),
@@ -121,11 +125,7 @@ fn table(frame: &mut Frame, app: &mut App, cols: &[Column], widths: &[u16], area
         })
         .collect();
     let empty = rows.is_empty();
-    let title = format!(
-        " Variants {}/{} ",
-        app.matrix.shown().len(),
-        app.matrix.all_rows().len()
-    );
+    let title = format!(" Variants {}/{} ", m.shown().len(), m.all_rows().len());
     let table = Table::new(
         rows,
         std::iter::once(Constraint::Length(MARK_WIDTH))
@@ -141,23 +141,23 @@ fn table(frame: &mut Frame, app: &mut App, cols: &[Column], widths: &[u16], area
     .row_highlight_style(t.selected);
     // Rows visible: the area minus borders and header.
     let page = area.height.saturating_sub(3) as usize;
-    app.matrix.page = page.max(1);
+    m.page.set(page.max(1));
     let mut state = TableState::new()
-        .with_offset(app.matrix.offset)
-        .with_selected((!empty).then_some(app.matrix.selected_index()));
+        .with_offset(m.offset.get())
+        .with_selected((!empty).then_some(m.selected_index()));
     frame.render_stateful_widget(table, area, &mut state);
-    app.matrix.offset = state.offset();
+    m.offset.set(state.offset());
     // The rows: inside the borders, below the header.
     let inner = Block::bordered().inner(area);
-    app.matrix.table_area = Some(Rect {
+    m.table_area.set(Some(Rect {
         y: inner.y.saturating_add(1),
         height: inner.height.saturating_sub(1),
         ..inner
-    });
+    }));
     if empty && area.height > 4 && area.width > 4 {
         let hint = Paragraph::new(format!(
             "No variant matches \"{}\". Esc clears the filter.",
-            app.matrix.filter()
+            m.filter()
         ))
         .style(t.dim)
         .wrap(Wrap { trim: true });
@@ -166,13 +166,12 @@ fn table(frame: &mut Frame, app: &mut App, cols: &[Column], widths: &[u16], area
     }
 }
 
-fn details(frame: &mut Frame, app: &mut App, area: Rect) {
-    let t = app.theme;
+fn details(frame: &mut Frame, m: &MatrixState, t: &Theme, area: Rect) {
     let mut lines: Vec<Line> = Vec::new();
     let width = area.width.saturating_sub(2) as usize;
-    let title = match app.matrix.selected_variant() {
+    let title = match m.selected_variant() {
         Some(v) => {
-            for section in matrix::details(app.profiles(), v) {
+            for section in matrix::details(m.profiles(), v) {
                 lines.push(Line::from(Span::styled(section.title, t.heading)));
                 for line in &section.lines {
                     lines.extend(
@@ -191,11 +190,11 @@ fn details(frame: &mut Frame, app: &mut App, area: Rect) {
     };
     let inner_height = area.height.saturating_sub(2);
     let max_scroll = (lines.len() as u16).saturating_sub(1);
-    app.matrix.detail_scroll = app.matrix.detail_scroll.min(max_scroll);
+    m.detail_scroll.set(m.detail_scroll.get().min(max_scroll));
     let mut block = Block::bordered()
         .title(Span::styled(title, t.heading))
         .border_style(t.border);
-    if lines.len() as u16 > inner_height || app.matrix.detail_scroll > 0 {
+    if lines.len() as u16 > inner_height || m.detail_scroll.get() > 0 {
         let keys: Vec<String> = [Action::DetailDown, Action::DetailUp]
             .iter()
             .filter_map(|a| keymap::all_bindings().find(|b| b.action == *a))
@@ -209,7 +208,7 @@ fn details(frame: &mut Frame, app: &mut App, area: Rect) {
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
-            .scroll((app.matrix.detail_scroll, 0)),
+            .scroll((m.detail_scroll.get(), 0)),
         area,
     );
 }
@@ -253,67 +252,6 @@ pub fn wrap(text: &str, width: usize, first: usize, rest: usize) -> Vec<String> 
         out.push(format!("{}{}", " ".repeat(indent), head.trim_end()));
         indent = rest;
     }
-}
-
-/// What a view without its engine says: a headline, what will appear there, and what works
-/// today. `None` for the Matrix view, which has its data.
-pub fn empty_text(view: View) -> Option<[&'static str; 3]> {
-    match view {
-        View::Matrix => None,
-        View::Builds => Some([
-            "No builds yet.",
-            "Select a variant in the Matrix view and press b to build it: quick makes a bootable \
-             Debian test image from Debian's packages (qemuamd64), isar runs kas-container, \
-             nixos runs nix build. Each build shows its exact commands, its live output and its \
-             progress here, and keeps every byte of its log.",
-            "Headless: `n3x build --variant ID --backend quick` (add --dry-run to see the \
-             commands first); `n3x build --list` shows past builds.",
-        ]),
-        View::Cluster => Some([
-            "No cluster running.",
-            "Press u to boot the cluster of the profile of the variant selected in the Matrix \
-             view: a vde switch per segment and a QEMU per node from the quick image (built \
-             once, about a minute), each node's serial console here; a attaches to it.",
-            "Headless: `n3x cluster up --profile vlans` (Ctrl-C tears it down); then \
-             `n3x exec NODE -- CMD`, `n3x console NODE`, `n3x link NODE eth1 down`.",
-        ]),
-        View::Tests => Some([
-            "No tests in the catalog.",
-            "The catalog is made from the network profiles: cluster-<profile> for simple, vlans, \
-             bonding-vlans and dhcp-simple, network-<profile> for each profile, bond-failover and \
-             vlan-negative. These profiles have none of them.",
-            "Headless: `n3x test --list` shows the catalog; `n3x test NAME --batch --junit \
-             report.xml` runs a test.",
-        ]),
-    }
-}
-
-/// Draws the empty state of `view` (nothing for a view that has its data).
-pub fn empty(frame: &mut Frame, app: &App, view: View, area: Rect) {
-    let t = app.theme;
-    let Some([headline, coming, today]) = empty_text(view) else {
-        return;
-    };
-    let text = vec![
-        Line::from(Span::styled(headline, t.heading)),
-        Line::raw(""),
-        Line::from(Span::styled(coming, t.text)),
-        Line::raw(""),
-        Line::from(Span::styled(today, t.dim)),
-    ];
-    let block = Block::bordered()
-        .title(Span::styled(format!(" {} ", view.title()), t.heading))
-        .border_style(t.border);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let width = inner.width.min(72);
-    let body = Rect::new(
-        inner.x + (inner.width - width) / 2,
-        inner.y + inner.height.min(2),
-        width,
-        inner.height.saturating_sub(2),
-    );
-    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), body);
 }
 
 #[cfg(test)]

@@ -1,21 +1,28 @@
-//! State of the Matrix view: the variants as rows, the filter, the sort order, the selection,
-//! the marks for the diff, the focused pane, and what the detail pane says about the selected
-//! variant.
+//! The Matrix view: the variants as rows, the filter, the sort order, the selection, the marks
+//! for the diff, the focused pane, and what the detail pane says about the selected variant
+//! (this file); what its keys and clicks do ([`actions`]), its drawing ([`draw`], with the
+//! file [`preview`] and the [`diff`] of two variants), its keys ([`keys`]).
 
+pub mod actions;
 pub mod diff;
 pub mod draw;
-pub mod actions;
 pub mod keys;
 pub mod preview;
+
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
 
 use ratatui::layout::Rect;
 
 use crate::matrix::{self, Variant};
 use crate::profile::Profiles;
-use crate::render;
+use crate::render::{self, RenderedFile};
 use crate::tui::keymap::Pane;
-use crate::tui::views::matrix::diff::DiffState;
-use crate::tui::views::matrix::preview::PreviewState;
+use diff::DiffState;
+use preview::PreviewState;
+
+/// The rendered files of one variant (or why they cannot be rendered), shared.
+pub type Files = Arc<Result<Vec<RenderedFile>, String>>;
 
 /// How many variants can be marked at once (the two sides of a diff).
 pub const MAX_MARKS: usize = 2;
@@ -104,6 +111,7 @@ impl Row {
 /// The Matrix view's state.
 #[derive(Debug, Clone)]
 pub struct MatrixState {
+    profiles: Arc<Profiles>,
     rows: Vec<Row>,
     /// Indices into `rows` of the rows shown, filtered and sorted.
     shown: Vec<usize>,
@@ -111,14 +119,17 @@ pub struct MatrixState {
     selected: usize,
     filter: String,
     sort: Option<Column>,
-    /// First line of the detail pane on screen.
-    pub detail_scroll: u16,
-    /// First row of the table on screen (kept by the view so the selection stays visible).
-    pub offset: usize,
+    /// First line of the detail pane on screen (clamped when drawn).
+    pub detail_scroll: Cell<u16>,
+    /// First row of the table on screen (kept by the drawing so the selection stays visible).
+    pub offset: Cell<usize>,
     /// Rows the table showed at the last draw: the size of a page.
-    pub page: usize,
+    pub page: Cell<usize>,
     /// The table's rows on screen at the last draw (for mouse clicks).
-    pub table_area: Option<Rect>,
+    pub table_area: Cell<Option<Rect>>,
+    /// The selected variant's rendered files, once asked for (the preview draws them every
+    /// frame; they are rendered once per selection and profiles).
+    files: RefCell<Option<(String, Files)>>,
     /// The pane the keys go to.
     pub pane: Pane,
     /// The file preview's state.
@@ -151,17 +162,19 @@ impl MatrixState {
     }
 
     /// The variants of `p`, unfiltered, in matrix order, the first one selected.
-    pub fn new(p: &Profiles) -> MatrixState {
+    pub fn new(p: Arc<Profiles>) -> MatrixState {
         let mut state = MatrixState {
+            profiles: Arc::clone(&p),
             rows: Vec::new(),
             shown: Vec::new(),
             selected: 0,
             filter: String::new(),
             sort: None,
-            detail_scroll: 0,
-            offset: 0,
-            page: 10,
-            table_area: None,
+            detail_scroll: Cell::new(0),
+            offset: Cell::new(0),
+            page: Cell::new(10),
+            table_area: Cell::new(None),
+            files: RefCell::new(None),
             pane: Pane::Table,
             preview: PreviewState::default(),
             diff: None,
@@ -171,8 +184,9 @@ impl MatrixState {
         state
     }
 
-    /// Takes new profiles; keeps the filter, the sort and (if it still exists) the selected variant.
-    pub fn set_profiles(&mut self, p: &Profiles) {
+    /// Takes new profiles; keeps the filter, the sort and (if it still exists) the selected
+    /// variant; the diff is built again from them, or closed when its variants are gone.
+    pub fn set_profiles(&mut self, p: Arc<Profiles>) {
         let key = self.selected_variant().map(Variant::key);
         let states: Vec<(String, String)> = self
             .rows
@@ -180,7 +194,9 @@ impl MatrixState {
             .map(|r| (r.variant.key(), r.cells[Column::Build.index()].clone()))
             .filter(|(_, s)| s != NOTHING)
             .collect();
-        self.rows = matrix::variants(p).into_iter().map(Row::new).collect();
+        self.rows = matrix::variants(&p).into_iter().map(Row::new).collect();
+        self.profiles = p;
+        self.files.replace(None);
         for (k, state) in &states {
             self.set_build_state(k, state);
         }
@@ -188,6 +204,43 @@ impl MatrixState {
         self.marks
             .retain(|m| rows.iter().any(|r| &r.variant.key() == m));
         self.refresh(key);
+        let count = self.file_count();
+        self.preview.select(self.preview.file, count);
+        self.refresh_diff();
+    }
+
+    /// The profiles the rows come from.
+    pub fn profiles(&self) -> &Profiles {
+        &self.profiles
+    }
+
+    /// The selected variant's rendered files (none for a base image), rendered once per
+    /// selection.
+    pub fn files(&self) -> Option<Files> {
+        let v = self.selected_variant()?;
+        let key = v.key();
+        let mut cache = self.files.borrow_mut();
+        if let Some((cached, files)) = cache.as_ref()
+            && *cached == key
+        {
+            return Some(Arc::clone(files));
+        }
+        let files: Files = Arc::new(preview::files(&self.profiles, v));
+        *cache = Some((key, Arc::clone(&files)));
+        Some(files)
+    }
+
+    /// How many files the selected variant previews.
+    pub fn file_count(&self) -> usize {
+        self.files()
+            .map_or(0, |f| f.as_ref().as_ref().map_or(0, Vec::len))
+    }
+
+    /// The Matrix view's areas are learnt anew by drawing them; nothing drawn, nothing to click.
+    pub fn forget_areas(&self) {
+        self.table_area.set(None);
+        self.preview.list_area.set(None);
+        self.preview.content_area.set(None);
     }
 
     /// Marks the selected variant, or unmarks it when it is marked. With [`MAX_MARKS`] marks
@@ -307,7 +360,7 @@ impl MatrixState {
     fn select(&mut self, index: usize) {
         if index != self.selected {
             self.selected = index;
-            self.detail_scroll = 0;
+            self.detail_scroll.set(0);
         }
     }
 
@@ -333,7 +386,7 @@ impl MatrixState {
         let now = self.shown.get(index).map(|&i| self.rows[i].variant.key());
         self.selected = index;
         if now != keep {
-            self.detail_scroll = 0;
+            self.detail_scroll.set(0);
         }
     }
 }
@@ -405,7 +458,7 @@ mod tests {
 
     #[test]
     fn the_filter_matches_any_column_ignoring_case() {
-        let mut m = MatrixState::new(&shipped());
+        let mut m = MatrixState::new(Arc::new(shipped()));
         assert_eq!(m.shown().len(), 16);
         m.set_filter("JETSON");
         assert_eq!(
@@ -426,7 +479,7 @@ mod tests {
 
     #[test]
     fn the_selection_survives_filtering_when_it_can() {
-        let mut m = MatrixState::new(&shipped());
+        let mut m = MatrixState::new(Arc::new(shipped()));
         m.move_by(4);
         assert_eq!(m.selected_variant().unwrap().id, "server-simple-server-2");
         m.set_filter("server-2");
@@ -437,7 +490,7 @@ mod tests {
 
     #[test]
     fn sort_cycles_through_every_column_and_back() {
-        let mut m = MatrixState::new(&shipped());
+        let mut m = MatrixState::new(Arc::new(shipped()));
         let original = ids(&m);
         for col in Column::ALL {
             m.cycle_sort();
@@ -452,7 +505,7 @@ mod tests {
 
     #[test]
     fn moving_stops_at_the_ends() {
-        let mut m = MatrixState::new(&shipped());
+        let mut m = MatrixState::new(Arc::new(shipped()));
         m.move_by(-3);
         assert_eq!(m.selected_index(), 0);
         m.move_by(100);
@@ -465,7 +518,7 @@ mod tests {
 
     #[test]
     fn at_most_two_marks_the_older_giving_way() {
-        let mut m = MatrixState::new(&shipped());
+        let mut m = MatrixState::new(Arc::new(shipped()));
         let key = |m: &MatrixState| m.selected_variant().unwrap().key();
         let first = key(&m);
         assert_eq!(m.toggle_mark(), Some(MarkChange::Marked(first.clone())));

@@ -1,17 +1,20 @@
 //! The file preview of the Matrix view: the selected variant's rendered files in a list beside
 //! the highlighted file's content, tinted by its syntax, with line numbers, scrollable.
 
+use std::cell::Cell;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
 
+use super::MatrixState;
 use crate::matrix::Variant;
 use crate::profile::Profiles;
 use crate::render::{self, RenderedFile};
-use crate::tui::app::App;
 use crate::tui::keymap::Pane;
 use crate::tui::pane::{self, Scroll};
+use crate::tui::theme::Theme;
 use crate::tui::tint::tint;
 
 /// Marks the highlighted file.
@@ -20,19 +23,19 @@ const SELECTED: &str = "▶ ";
 const LIST_MIN_WIDTH: u16 = 24;
 
 /// The preview's state: which file is highlighted, where its content is scrolled to, and where
-/// the list and the content were drawn last (for mouse clicks).
+/// the list and the content were drawn last (for mouse clicks; the drawing records them).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PreviewState {
     /// Index of the highlighted file.
     pub file: usize,
     /// The content's scroll position.
-    pub scroll: Scroll,
+    pub scroll: Cell<Scroll>,
     /// First file of the list on screen.
-    pub list_offset: usize,
+    pub list_offset: Cell<usize>,
     /// The list's rows on screen at the last draw.
-    pub list_area: Option<Rect>,
+    pub list_area: Cell<Option<Rect>>,
     /// The content pane on screen at the last draw.
-    pub content_area: Option<Rect>,
+    pub content_area: Cell<Option<Rect>>,
 }
 
 impl PreviewState {
@@ -41,10 +44,7 @@ impl PreviewState {
         let index = index.min(count.saturating_sub(1));
         if index != self.file {
             self.file = index;
-            self.scroll = Scroll {
-                top: 0,
-                ..self.scroll
-            };
+            Scroll::change(&self.scroll, |s| s.top = 0);
         }
     }
 
@@ -75,8 +75,7 @@ pub fn no_files_text(v: &Variant) -> String {
 
 /// The lines of a file's content: line numbers in a gutter, the text tinted, wrapped to
 /// `width` columns.
-pub fn content_lines(app: &App, file: &RenderedFile, width: usize) -> Vec<Line<'static>> {
-    let t = &app.theme;
+pub fn content_lines(t: &Theme, file: &RenderedFile, width: usize) -> Vec<Line<'static>> {
     let tinted = tint(&file.path, &file.contents, t);
     let digits = tinted.len().max(1).to_string().len();
     let gutter = digits + 1;
@@ -98,16 +97,15 @@ pub fn content_lines(app: &App, file: &RenderedFile, width: usize) -> Vec<Line<'
 
 /// Draws the preview over the whole of `area`: the file list at the left, the highlighted
 /// file's content at the right; the focused one has a bright border.
-pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
-    let t = app.theme;
-    let Some(variant) = app.matrix.selected_variant().cloned() else {
+pub fn draw(frame: &mut Frame, m: &MatrixState, t: &Theme, area: Rect) {
+    let (Some(variant), Some(files)) = (m.selected_variant(), m.files()) else {
         let text = Paragraph::new(Span::styled("No variant selected. Esc goes back.", t.dim))
             .block(Block::bordered().border_style(t.border));
         frame.render_widget(text, area);
         return;
     };
-    let files = files(app.profiles(), &variant);
-    let names: Vec<&str> = match &files {
+    let files = files.as_ref();
+    let names: Vec<&str> = match files {
         Ok(files) => files.iter().map(|f| f.path.as_str()).collect(),
         Err(_) => Vec::new(),
     };
@@ -122,7 +120,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
         .max(area.width.min(LIST_MIN_WIDTH));
     let [list_area, content_area] =
         Layout::horizontal([Constraint::Length(list_width), Constraint::Min(0)]).areas(area);
-    let focus = app.matrix.pane;
+    let focus = m.pane;
     let border = |pane: Pane| if focus == pane { t.heading } else { t.border };
 
     let list_block = Block::bordered()
@@ -130,42 +128,32 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
         .border_style(border(Pane::Files));
     let inner = list_block.inner(list_area);
     let count = names.len();
-    app.matrix.preview.select(app.matrix.preview.file, count);
+    let file = m.preview.file.min(count.saturating_sub(1));
     let room = (inner.width as usize).saturating_sub(Span::raw(SELECTED).width());
     let items: Vec<ListItem> = names
         .iter()
         .map(|n| ListItem::new(Span::styled(pane::cut_start(n, room), t.text)))
         .collect();
     let mut state = ListState::default()
-        .with_offset(app.matrix.preview.list_offset)
-        .with_selected((count > 0).then_some(app.matrix.preview.file));
+        .with_offset(m.preview.list_offset.get())
+        .with_selected((count > 0).then_some(file));
     let list = List::new(items)
         .block(list_block)
         .highlight_style(t.selected)
         .highlight_symbol(SELECTED);
     frame.render_stateful_widget(list, list_area, &mut state);
-    app.matrix.preview.list_offset = state.offset();
-    app.matrix.preview.list_area = Some(inner);
-    app.matrix.preview.content_area = Some(content_area);
+    m.preview.list_offset.set(state.offset());
+    m.preview.list_area.set(Some(inner));
+    m.preview.content_area.set(Some(content_area));
 
     let content_block = Block::bordered().border_style(border(Pane::Preview));
     let width = content_block.inner(content_area).width as usize;
-    let chosen = files
-        .as_ref()
-        .ok()
-        .and_then(|f| f.get(app.matrix.preview.file));
-    match (&files, chosen) {
+    let chosen = files.as_ref().ok().and_then(|f| f.get(file));
+    match (files, chosen) {
         (_, Some(file)) => {
-            let lines = content_lines(app, file, width);
+            let lines = content_lines(t, file, width);
             let block = content_block.title(Span::styled(format!(" {} ", file.path), t.heading));
-            pane::draw(
-                frame,
-                content_area,
-                block,
-                lines,
-                &mut app.matrix.preview.scroll,
-                &t,
-            );
+            pane::draw(frame, content_area, block, lines, &m.preview.scroll, t);
         }
         (Err(problem), None) => frame.render_widget(
             Paragraph::new(Span::styled(problem.clone(), t.error))
@@ -174,7 +162,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
             content_area,
         ),
         (Ok(_), None) => frame.render_widget(
-            Paragraph::new(Span::styled(no_files_text(&variant), t.dim))
+            Paragraph::new(Span::styled(no_files_text(variant), t.dim))
                 .wrap(Wrap { trim: true })
                 .block(content_block),
             content_area,
@@ -230,10 +218,10 @@ mod tests {
     #[test]
     fn the_highlight_stays_within_the_files() {
         let mut s = PreviewState::default();
-        s.scroll.top = 7;
+        Scroll::change(&s.scroll, |s| s.top = 7);
         s.move_by(3, 5);
         assert_eq!(
-            (s.file, s.scroll.top),
+            (s.file, s.scroll.get().top),
             (3, 0),
             "a new file starts at its top"
         );

@@ -8,11 +8,10 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
+use super::{TestRow, TestsState, maybe_secs};
 use crate::scenario::history;
 use crate::scenario::result::{Verdict, secs};
-use crate::tui::app::App;
 use crate::tui::theme::Theme;
-use crate::tui::views::tests::{TestRow, TestsState, maybe_secs};
 
 /// Width of the catalog list.
 const LIST_WIDTH: u16 = 46;
@@ -34,16 +33,14 @@ fn outcome_style(t: &Theme, outcome: &str) -> Style {
 }
 
 /// Draws the Tests view into `area`.
-pub fn draw(frame: &mut Frame, app: &mut App, area: Rect) {
+pub fn draw(frame: &mut Frame, s: &TestsState, t: &Theme, area: Rect) {
     let [list, detail] =
         Layout::horizontal([Constraint::Length(LIST_WIDTH), Constraint::Min(20)]).areas(area);
-    draw_list(frame, app, list);
-    draw_detail(frame, app, detail);
+    draw_list(frame, s, t, list);
+    draw_detail(frame, s, t, detail);
 }
 
-fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let s = &app.tests;
+fn draw_list(frame: &mut Frame, s: &TestsState, t: &Theme, area: Rect) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border)
@@ -91,9 +88,8 @@ fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let Some(row) = app.tests.selected() else {
+fn draw_detail(frame: &mut Frame, s: &TestsState, t: &Theme, area: Rect) {
+    let Some(row) = s.selected() else {
         return;
     };
     let block = Block::default()

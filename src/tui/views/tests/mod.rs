@@ -1,5 +1,6 @@
-//! State of the Tests view: the catalog, the last result of each test (from its history),
-//! the running test's stages as they arrive, and its checks.
+//! The Tests view: the catalog, the last result of each test (from its history), the running
+//! test's stages as they arrive, and its checks (this file); what its keys do ([`actions`]),
+//! its drawing ([`draw`]), its keys ([`keys`]).
 
 pub mod actions;
 pub mod draw;
@@ -74,8 +75,6 @@ pub struct TestsState {
     pub selected: usize,
     /// The test that runs now.
     pub running: Option<String>,
-    /// The Cluster view shows the test's cluster (no other cluster ran when it started).
-    pub owns_cluster: bool,
 }
 
 impl TestsState {
@@ -108,7 +107,6 @@ impl TestsState {
             rows,
             selected: 0,
             running: None,
-            owns_cluster: false,
         }
     }
 
@@ -127,8 +125,8 @@ impl TestsState {
         self.rows.iter_mut().find(|r| r.def.name == test)
     }
 
-    /// Applies a runner update; says whether the view changed.
-    pub fn apply(&mut self, update: &TestUpdate) -> bool {
+    /// Applies a test runner's update; says whether the view changed.
+    pub fn on_update(&mut self, update: &TestUpdate) -> bool {
         match update {
             TestUpdate::Started { test, .. } => {
                 self.running = Some(test.clone());
@@ -227,7 +225,7 @@ mod unit {
         let mut s = TestsState::new(&shipped(), Some(dir.path()));
         assert!(s.rows.iter().all(|r| r.last.is_none()));
         let test = "cluster-vlans".to_string();
-        s.apply(&TestUpdate::Started {
+        s.on_update(&TestUpdate::Started {
             test: test.clone(),
             backend: "quick".into(),
             profile: "vlans".into(),
@@ -245,9 +243,9 @@ mod unit {
                 detail: String::new(),
             })),
         };
-        s.apply(&event(Stage::Network, Outcome::Running));
-        s.apply(&event(Stage::Network, Outcome::Passed));
-        s.apply(&event(
+        s.on_update(&event(Stage::Network, Outcome::Running));
+        s.on_update(&event(Stage::Network, Outcome::Passed));
+        s.on_update(&event(
             Stage::K3sService,
             Outcome::Failed {
                 hint: "k3s-server.service failed".into(),
