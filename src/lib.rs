@@ -12,6 +12,7 @@
 //! death with the workbench. `readiness` follows each node to k3s `Ready`, and `scenario` (both
 //! Linux only) runs the test catalog over whole clusters.
 
+
 pub mod build;
 pub mod cli;
 #[cfg(target_os = "linux")]

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{mpsc, watch};
 
+use super::BuildError;
 use super::plan::{self, Backend, KasRunner, Step};
 use super::progress::{BitbakeProgress, BuildProgress, NixProgress};
 use super::quick::{self, K3sSource};
@@ -332,7 +333,7 @@ pub fn plan_steps(
     variant: &Variant,
     backend: Backend,
     installed: impl Fn(&str) -> bool,
-) -> Result<Vec<Step>, String> {
+) -> Result<Vec<Step>, BuildError> {
     match backend {
         Backend::Isar => Ok(plan::isar_steps(
             p,
@@ -349,14 +350,14 @@ pub fn plan_steps(
         Backend::Quick => {
             // SAFETY: geteuid has no preconditions and cannot fail.
             let root = unsafe { libc::geteuid() } == 0;
-            quick::check_host(variant, root, &installed).map_err(|e| e.to_string())?;
+            quick::check_host(variant, root, &installed)?;
             let k3s = K3sSource::resolve(
                 settings.k3s_binary.as_deref(),
                 &p.cluster.k3s.version,
                 &settings.state,
                 quick::github_reachable,
             );
-            quick::steps(variant, &settings.state, &k3s).map_err(|e| e.to_string())
+            Ok(quick::steps(variant, &settings.state, &k3s)?)
         }
     }
 }
@@ -444,7 +445,7 @@ impl Job {
         })
         .await
         .map_err(|e| StepFailure::Failed(format!("planning stopped: {e}")))?
-        .map_err(StepFailure::Failed)?;
+        .map_err(|e| StepFailure::Failed(e.to_string()))?;
         let total = steps.len();
         for (index, step) in steps.iter().enumerate() {
             if *self.cancel.borrow() {

@@ -5,8 +5,11 @@
 
 pub mod batch;
 pub mod engine;
+mod error;
 pub mod plan;
 pub mod progress;
 pub mod quick;
 pub mod state;
 pub mod tools;
+
+pub use error::BuildError;

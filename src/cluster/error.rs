@@ -57,6 +57,15 @@ pub enum ClusterError {
         /// The directory with its log.
         logs: PathBuf,
     },
+    /// A node's QEMU has ended: its console takes no keys.
+    #[error("QEMU (pid {pid}) has ended")]
+    Ended {
+        /// The QEMU's pid.
+        pid: u32,
+    },
+    /// The console relay of another process's cluster does not take keys.
+    #[error("the console relay {0}")]
+    Relay(&'static str),
     /// The host cannot fit the cluster (the text says why and what would fit).
     #[error("{0}")]
     Capacity(String),

@@ -14,6 +14,7 @@ use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::ClusterError;
 use super::control::ControlChannel;
 use super::engine::{
     BOOT_DEADLINE, ClusterUpdate, LinePublisher, NodeState, Updates, net_up_addresses,
@@ -96,18 +97,20 @@ impl RemoteConsole {
     }
 
     /// Sends keys to the console.
-    pub fn write_input(&self, bytes: &[u8]) -> Result<(), String> {
+    pub fn write_input(&self, bytes: &[u8]) -> Result<(), ClusterError> {
         if !process_alive(self.inner.pid) {
-            return Err(format!("QEMU (pid {}) has ended", self.inner.pid));
+            return Err(ClusterError::Ended {
+                pid: self.inner.pid,
+            });
         }
         self.inner
             .input
             .try_send(bytes.to_vec())
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => {
-                    "the console relay is not taking keys (too many wait)".to_string()
+                    ClusterError::Relay("is not taking keys (too many wait)")
                 }
-                mpsc::error::TrySendError::Closed(_) => "the console relay has closed".to_string(),
+                mpsc::error::TrySendError::Closed(_) => ClusterError::Relay("has closed"),
             })
     }
 }

@@ -6,11 +6,13 @@
 
 use std::time::Duration;
 
+mod error;
 mod follow;
 pub mod kube;
 pub mod network;
 pub mod signatures;
 
+pub use error::{ProbeError, SignatureError};
 pub use follow::{STANDIN_MARK, start};
 
 /// What the readiness engine publishes while it follows a cluster.

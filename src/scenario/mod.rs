@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod catalog;
 pub mod checks;
+mod error;
 pub mod history;
 pub mod junit;
 pub mod reach;
@@ -14,6 +15,8 @@ pub mod result;
 pub mod runner;
 
 use crate::session::SessionUpdate;
+
+pub use error::ScenarioError;
 
 /// What happened in a test run.
 #[derive(Debug, Clone)]

@@ -59,7 +59,7 @@ impl Console {
     pub fn write_input(&self, bytes: &[u8]) -> Result<(), String> {
         match self {
             Console::Local(c) => c.write_input(bytes).map_err(|e| e.to_string()),
-            Console::Remote(r) => r.write_input(bytes),
+            Console::Remote(r) => r.write_input(bytes).map_err(|e| e.to_string()),
         }
     }
 
