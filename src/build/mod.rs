@@ -1,7 +1,7 @@
 //! Builds: what each backend runs for a variant ([`plan`], [`quick`]), the engine that runs
-//! them under the supervisor ([`engine`]), how far a running build is from BitBake's and Nix's
-//! output ([`progress`]), where builds keep their records, logs and artifacts ([`state`]),
-//! and `n3x build` ([`command`], printing through [`batch`]).
+//! them under the supervisor ([`engine`], publishing on its own bounded channel), how far a
+//! running build is from BitBake's and Nix's output ([`progress`]), where builds keep their
+//! records, logs and artifacts ([`state`]), and the lines `n3x build` prints ([`batch`]).
 
 pub mod batch;
 pub mod engine;

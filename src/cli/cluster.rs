@@ -48,6 +48,7 @@ pub struct NodesArg {
     #[arg(value_name = "NODE")]
     pub nodes: Vec<String>,
     #[command(flatten)]
+    /// Which cluster.
     pub which: ProfileArg,
 }
 
@@ -108,6 +109,7 @@ pub struct UpArgs {
     #[arg(long, value_name = "a,b,c", value_delimiter = ',')]
     pub nodes: Option<Vec<String>>,
     #[command(flatten)]
+    /// How the nodes boot.
     pub boot: BootArgs,
     /// What the nodes boot: quick (the Debian test image, built when missing) or isar (each
     /// node's variant's artifacts from `n3x build --backend isar`; direct kernel boot, or
@@ -126,6 +128,7 @@ pub struct ConsoleArgs {
     /// The node.
     pub node: String,
     #[command(flatten)]
+    /// Which cluster.
     pub which: ProfileArg,
 }
 
@@ -141,6 +144,7 @@ pub struct ExecArgs {
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
     #[command(flatten)]
+    /// Which cluster.
     pub which: ProfileArg,
 }
 
@@ -155,6 +159,7 @@ pub struct LinkArgs {
     #[arg(value_parser = ["up", "down"])]
     pub state: String,
     #[command(flatten)]
+    /// Which cluster.
     pub which: ProfileArg,
 }
 

@@ -1,5 +1,7 @@
-//! Command-line interface: argument parsing, the commands `list`, `render`, `validate`, and the
-//! full-screen workbench when no command is given.
+//! Command-line interface: argument parsing, the commands `list`, `render`, `validate`,
+//! `build` ([`build`]), `cluster`, `console`, `exec`, `link` ([`cluster`]), `test` ([`test`]),
+//! and the full-screen workbench when no command is given. The only place where errors become
+//! plain text.
 //!
 //! Exit codes: 0 success, 1 `render --check` found stale files, 2 usage or profile errors.
 
@@ -110,9 +112,13 @@ pub struct ScreenshotArgs {
 /// The views `n3x screenshot` can draw.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum ScreenshotView {
+    /// The Matrix view.
     Matrix,
+    /// The Builds view.
     Builds,
+    /// The Cluster view.
     Cluster,
+    /// The Tests view.
     Tests,
 }
 
@@ -183,7 +189,9 @@ pub struct ValidateArgs {
 /// A failure with the exit code it maps to.
 #[derive(Debug)]
 pub struct Failure {
+    /// The exit code.
     pub code: u8,
+    /// What to print (after `error: `).
     pub message: String,
 }
 

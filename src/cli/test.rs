@@ -48,6 +48,7 @@ pub struct TestArgs {
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
     #[command(flatten)]
+    /// How the nodes boot.
     pub boot: BootArgs,
     /// A readiness stage's timeout, e.g. `registered=90` (seconds; repeatable; stages: qemu,
     /// kernel, userspace, network, k3s-service, api, registered, ready, cluster).

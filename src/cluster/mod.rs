@@ -1,6 +1,8 @@
 //! QEMU test clusters: switches, nodes and their consoles from the renderer's plan
-//! ([`engine`]), the host side of each node's control channel ([`control`]) and QEMU's machine
-//! protocol ([`qmp`]), and the commands that drive them ([`command`]).
+//! ([`engine`], publishing [`engine::ClusterUpdate`]s), the host side of each node's control
+//! channel ([`control`]) and QEMU's machine protocol ([`qmp`]), a cluster another process owns
+//! seen from here ([`remote`]), its description in the runtime directory ([`info`],
+//! [`paths`]). A running cluster's lifecycle is `crate::session`'s.
 
 pub mod accel;
 pub mod base;

@@ -1,12 +1,13 @@
-//! The full-screen workbench: views over the profiles today, over builds, clusters and tests
-//! once their engines publish [`Event`]s.
+//! The full-screen workbench over the profiles, builds, clusters and tests.
 //!
-//! [`app`] holds the state and applies events (`focus` says what they mean in each pane of the
-//! Matrix view), [`keymap`] is the one table of keys, [`ui`], [`views`], [`preview`], [`diff`]
-//! and [`overlay`] draw ([`pane`] and [`tint`] help them), [`theme`] holds their styles
-//! ([`themes`] the shipped ones, [`theme_file`] their format), [`terminal`] owns the terminal,
-//! and [`run`] ties them to the terminal's input, the event bus and the signals that end the
-//! workbench.
+//! [`views`] holds a folder per view (its state and what its actions and its engine's updates
+//! do, its drawing, its keys); [`app`] is the shell around them (the view on screen, the
+//! overlays, the status line, the routing of [`msg::Msg`]s and actions); [`keymap`] is the one
+//! table of keys; [`ui`] and [`overlay`] draw the screen ([`pane`], [`log_pane`] and [`tint`]
+//! help the views), [`theme`] holds the styles ([`themes`] the shipped ones, [`theme_file`]
+//! their format); [`editor`] is the profile editor. [`run`] ties them to the terminal
+//! ([`terminal`]), to the engines' bounded streams (`engines.rs`) and to the signals that end
+//! the workbench.
 
 pub mod app;
 pub mod editor;
