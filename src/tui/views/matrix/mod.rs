@@ -543,6 +543,25 @@ mod tests {
     }
 
     #[test]
+    fn a_selections_files_are_rendered_once_and_again_for_new_profiles_or_selection() {
+        let mut m = MatrixState::new(Arc::new(shipped()));
+        assert_eq!(m.file_count(), 0, "a base image has no per-node files");
+        m.move_by(5);
+        assert_eq!(m.selected_variant().unwrap().id, "server-vlans-server-1");
+        let first = m.files().unwrap();
+        assert!(Arc::ptr_eq(&first, &m.files().unwrap()), "rendered once");
+        assert_eq!(m.file_count(), first.as_ref().as_ref().unwrap().len());
+        m.move_by(1);
+        let other = m.files().unwrap();
+        assert!(!Arc::ptr_eq(&first, &other), "another variant, its own files");
+        m.set_profiles(Arc::new(shipped()));
+        assert!(
+            !Arc::ptr_eq(&other, &m.files().unwrap()),
+            "new profiles render again"
+        );
+    }
+
+    #[test]
     fn details_list_rendered_files_only_for_variants_with_a_node() {
         let p = shipped();
         let all = matrix::variants(&p);
