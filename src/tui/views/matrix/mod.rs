@@ -553,7 +553,10 @@ mod tests {
         assert_eq!(m.file_count(), first.as_ref().as_ref().unwrap().len());
         m.move_by(1);
         let other = m.files().unwrap();
-        assert!(!Arc::ptr_eq(&first, &other), "another variant, its own files");
+        assert!(
+            !Arc::ptr_eq(&first, &other),
+            "another variant, its own files"
+        );
         m.set_profiles(Arc::new(shipped()));
         assert!(
             !Arc::ptr_eq(&other, &m.files().unwrap()),
