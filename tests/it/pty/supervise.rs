@@ -470,7 +470,7 @@ fn the_wrapper_does_not_start_the_program_when_the_workbench_is_gone() {
 }
 
 const HELPER_ENV: &str = "N3X_SUPERVISE_DEATH_HELPER";
-const HELPER_TEST: &str = "workbench_stand_in";
+const HELPER_TEST: &str = "pty::supervise::workbench_stand_in";
 
 /// Not a test: the stand-in for the workbench in `the_program_dies_with_the_workbench`. It
 /// supervises a program and waits to be killed.
