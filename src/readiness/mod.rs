@@ -2,7 +2,7 @@
 //! QEMU's start to its k3s node being `Ready`, each with its own timeout, its elapsed time and
 //! a hint when it fails; known failure patterns in the console and the k3s journal
 //! ([`SignatureHit`]) are pinned on the node. The engine publishes its own
-//! [`ReadinessUpdate`]s on the bounded stream it is given; [`follow`] returns a [`Report`].
+//! [`ReadinessUpdate`]s on the bounded stream it is given; [`start`] ends with a [`Report`].
 
 use std::time::Duration;
 
@@ -247,7 +247,7 @@ impl NodeReport {
     }
 }
 
-/// The outcome of [`follow`]: every node, and the cluster-wide stage.
+/// The outcome of [`start`]: every node, and the cluster-wide stage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     /// Every expected node.
@@ -341,7 +341,7 @@ impl Timeouts {
     }
 }
 
-/// What [`follow`] expects of a cluster.
+/// What [`start`] expects of a cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expectations {
     /// The nodes to follow (every node of the plan by default).
@@ -371,19 +371,6 @@ impl Expectations {
 /// Whether a node of `role` runs k3s (a DHCP server node does not).
 pub fn runs_k3s(role: &str) -> bool {
     matches!(role, "server" | "agent")
-}
-
-/// Follows every expected node of `cluster` through its stages, publishing
-/// [`ReadinessUpdate`]s on `updates`, until every node is
-/// `Ready` and the cluster stage passed, or a stage failed, or time ran out. To run it on
-/// its own task, use [`start`], whose future does not borrow the cluster.
-pub async fn follow(
-    cluster: &crate::cluster::engine::Cluster,
-    profiles: std::sync::Arc<crate::profile::Profiles>,
-    expect: Expectations,
-    updates: Updates,
-) -> Report {
-    start(cluster, profiles, expect, updates).await
 }
 
 #[cfg(test)]

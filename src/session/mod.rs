@@ -141,7 +141,8 @@ const COMMANDS_QUEUED: usize = 64;
 pub struct Session {
     commands: mpsc::Sender<Command>,
     task: JoinHandle<()>,
-    followed: Option<ClusterInfo>,
+    /// This process owns the cluster (it was not followed).
+    owned: bool,
 }
 
 impl Session {
@@ -164,7 +165,7 @@ impl Session {
         Session {
             commands,
             task,
-            followed: None,
+            owned: true,
         }
     }
 
@@ -173,11 +174,11 @@ impl Session {
     /// to its owner's socket and its nodes' QMP sockets. Must be called inside a tokio runtime.
     pub fn follow(runtime: PathBuf, info: ClusterInfo, updates: Updates) -> Session {
         let (commands, receiver) = mpsc::channel(COMMANDS_QUEUED);
-        let task = tokio::spawn(followed::run(runtime, info.clone(), updates, receiver));
+        let task = tokio::spawn(followed::run(runtime, info, updates, receiver));
         Session {
             commands,
             task,
-            followed: Some(info),
+            owned: false,
         }
     }
 
@@ -190,11 +191,6 @@ impl Session {
         })
     }
 
-    /// The description of the followed cluster (`None` for one this process owns).
-    pub fn followed(&self) -> Option<&ClusterInfo> {
-        self.followed.as_ref()
-    }
-
     /// Whether the session is over (torn down, gone, or it never started).
     pub fn is_finished(&self) -> bool {
         self.task.is_finished()
@@ -203,7 +199,7 @@ impl Session {
     /// Ends the session: an owned cluster is torn down and waited for; a followed one is left
     /// to its owner.
     pub async fn end(self) {
-        if self.followed.is_some() {
+        if !self.owned {
             self.task.abort();
             return;
         }
