@@ -22,6 +22,8 @@ pub(super) async fn run(
     updates: Updates,
     mut commands: mpsc::Receiver<Command>,
 ) {
+    // The view shows the cluster as its owner describes it; its nodes come next.
+    updates.send(SessionUpdate::Started(Ok(info.clone())));
     let follow = remote::follow(runtime, updates.map(SessionUpdate::Cluster));
     tokio::pin!(follow);
     loop {

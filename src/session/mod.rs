@@ -169,9 +169,10 @@ impl Session {
         }
     }
 
-    /// Follows the cluster another process owns, described by `info` in `runtime`: its nodes'
-    /// consoles, lines and states, until it is gone ([`SessionUpdate::Stopped`]). Commands go
-    /// to its owner's socket and its nodes' QMP sockets. Must be called inside a tokio runtime.
+    /// Follows the cluster another process owns, described by `info` in `runtime`
+    /// ([`SessionUpdate::Started`] with it first): its nodes' consoles, lines and states, until
+    /// it is gone ([`SessionUpdate::Stopped`]). Commands go to its owner's socket and its
+    /// nodes' QMP sockets. Must be called inside a tokio runtime.
     pub fn follow(runtime: PathBuf, info: ClusterInfo, updates: Updates) -> Session {
         let (commands, receiver) = mpsc::channel(COMMANDS_QUEUED);
         let task = tokio::spawn(followed::run(runtime, info, updates, receiver));

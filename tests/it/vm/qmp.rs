@@ -72,8 +72,10 @@ impl Qemu {
             qmp: Qmp::new(&socket),
             _dir: dir,
         };
+        // The socket file appears when QEMU binds it, a moment before it listens: wait until
+        // it takes a connection (on a busy machine the moment can be long).
         within("the QMP socket", async {
-            while !socket.exists() {
+            while std::os::unix::net::UnixStream::connect(&socket).is_err() {
                 if let Some(status) = qemu.child.try_wait().unwrap() {
                     panic!("{QEMU} {machine:?} ended with {status} before its QMP socket appeared");
                 }
