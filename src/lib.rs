@@ -4,14 +4,21 @@
 //! build matrix, and [`render`] turns both into every file the Debian (kas/ISAR) backend, the
 //! NixOS backend and the VM tests need. Same profiles, same bytes.
 //!
-//! Around the core, [`tui`] is the full-screen workbench and [`event`] the typed events it
-//! consumes and the build engine publishes; [`build`] runs builds, [`config`] finds the user's
-//! settings and [`cli`] ties the commands together. `cluster` (Linux only) talks to the QEMU
-//! nodes of a test cluster: their control channels and QMP. Every external program runs under the
-//! supervisor in `supervise` (Linux only): its own PTY and process group, a complete log, and
-//! death with the workbench. `readiness` follows each node to k3s `Ready`, and `scenario` (both
-//! Linux only) runs the test catalog over whole clusters. `ci` plans the CI pipeline and writes
-//! its workflows, `release` makes the release assets (both Linux only).
+//! Around the core run the engines; each owns its update type and publishes it on a bounded
+//! stream it is given ([`stream`]), and none knows the UI. Every external program runs under
+//! the supervisor in `supervise` (Linux only): its own PTY and process group, a complete log,
+//! and death with the workbench. [`build`] runs builds; `cluster` (Linux only) boots the QEMU
+//! nodes of a test cluster and talks to their control channels and QMP; `readiness` follows
+//! each node to k3s `Ready`; `session` owns a running cluster's lifecycle (boot or follow,
+//! commands, the owner socket, teardown), and `scenario` runs the test catalog over whole
+//! clusters through it (all three Linux only).
+//!
+//! On top, [`tui`] is the full-screen workbench (its own union of the engines' updates), and
+//! [`cli`] the commands, the only place where errors become plain text; [`config`] finds the
+//! user's settings. `ci` plans the CI pipeline and writes its workflows, `release` makes the
+//! release assets (both Linux only).
+
+#![warn(missing_docs)]
 
 pub mod build;
 #[cfg(target_os = "linux")]
@@ -20,7 +27,6 @@ pub mod cli;
 #[cfg(target_os = "linux")]
 pub mod cluster;
 pub mod config;
-pub mod event;
 pub mod matrix;
 pub mod profile;
 #[cfg(target_os = "linux")]
@@ -30,6 +36,9 @@ pub mod release;
 pub mod render;
 #[cfg(target_os = "linux")]
 pub mod scenario;
+#[cfg(target_os = "linux")]
+pub mod session;
+pub mod stream;
 pub mod suggest;
 #[cfg(target_os = "linux")]
 pub mod supervise;

@@ -10,11 +10,17 @@ use crate::profile::{OverlayRule, Profiles};
 pub struct Variant {
     /// `role[-feature][-profile][-node]`; repeats across machines.
     pub id: String,
+    /// The machine.
     pub machine: String,
+    /// The image role.
     pub role: String,
+    /// A feature overlay.
     pub feature: Option<String>,
+    /// A test overlay.
     pub test_overlay: Option<String>,
+    /// The network profile (none for a base image).
     pub profile: Option<String>,
+    /// The cluster node (none for a base image).
     pub node: Option<String>,
     /// Published in a release.
     pub release: bool,

@@ -62,7 +62,12 @@ pub enum ReleaseError {
     #[error(
         "no release variant matches{filters}\n  the release variants: {all}\n  fix: pick one of them, or set `release: true` on the variant in profiles/matrix.yaml"
     )]
-    NoVariant { filters: String, all: String },
+    NoVariant {
+        /// The filters given, as the message shows them.
+        filters: String,
+        /// The release variants there are.
+        all: String,
+    },
     /// The version cannot be part of a file name.
     #[error(
         "profiles/matrix.yaml: version `{0}` cannot be part of a file name\n  fix: use letters, digits and . + ~ - only, e.g. version: 0.0.2"
@@ -72,15 +77,24 @@ pub enum ReleaseError {
     #[error(
         "the tag `{tag}` does not release version {version} (profiles/matrix.yaml: version)\n  fix: tag v{version}, or set `version:` to the tag's version and commit it"
     )]
-    TagMismatch { tag: String, version: String },
+    TagMismatch {
+        /// The git tag.
+        tag: String,
+        /// The version in profiles/matrix.yaml.
+        version: String,
+    },
     /// A release asset has no build artifact to be made from.
     #[error(
         "profiles/machines.yaml: machines.{machine}.release: `{ext}` is made from no artifact of the machine ({artifacts})\n  fix: list an artifact with suffix `{wanted}` under machines.{machine}.artifacts, or release one of those"
     )]
     NoSource {
+        /// The machine.
         machine: String,
+        /// The asset's suffix.
         ext: String,
+        /// The artifact suffix it is made from.
         wanted: String,
+        /// The machine's artifacts.
         artifacts: String,
     },
     /// The image to release has not been built.
@@ -88,9 +102,13 @@ pub enum ReleaseError {
         "{variant}: {file} is not in {dir}: the variant has not been built with ISAR\n  fix: {command}"
     )]
     NotBuilt {
+        /// The variant's key.
         variant: String,
+        /// The file.
         file: String,
+        /// The directory.
         dir: String,
+        /// The command that builds it.
         command: String,
     },
     /// A program the release runs is missing.
@@ -99,21 +117,33 @@ pub enum ReleaseError {
     /// A program failed.
     #[error("{program} failed making {asset}: {status}\n  its output is in {log}{tail}")]
     Failed {
+        /// The program.
         program: String,
+        /// The asset it was making.
         asset: String,
+        /// How it exited.
         status: String,
+        /// Where its output is.
         log: String,
+        /// The last lines of its output.
         tail: String,
     },
     /// `--checksums` found assets missing.
     #[error(
         "{dir} lacks {names}\n  fix: make them first (`n3x release --machine M --variant ID --out {dir}` after the build), then run --checksums again"
     )]
-    Missing { dir: String, names: String },
+    Missing {
+        /// The directory.
+        dir: String,
+        /// The missing assets.
+        names: String,
+    },
     /// Reading or writing a file failed.
     #[error("{what}: {source}")]
     Io {
+        /// What was being read or written.
         what: String,
+        /// The underlying error.
         source: std::io::Error,
     },
 }
@@ -300,8 +330,8 @@ pub fn run(p: &Profiles, args: &ReleaseArgs) -> Result<ExitCode, ReleaseError> {
             });
         }
     } else {
-        let state = crate::build::command::state_dir(args.state_dir.as_ref())
-            .map_err(ReleaseError::Tool)?;
+        let state =
+            crate::cli::build::state_dir(args.state_dir.as_ref()).map_err(ReleaseError::Tool)?;
         make(&state, &args.out, &plans)?;
     }
     // Every release asset of the matrix that is in the directory, whoever made it.

@@ -1,6 +1,7 @@
 //! The build engine: a queue of builds run as tokio tasks, each a plan of steps whose programs
-//! run under the supervisor. It never draws: it publishes [`Event::Build`] updates and takes
-//! [`Command`]s, so the workbench and `n3x build` show the same builds.
+//! run under the supervisor. It never draws: it publishes its [`BuildUpdate`]s on the bounded
+//! channel it is given ([`updates`]) and takes [`Command`]s, so the workbench and `n3x build`
+//! show the same builds.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -9,13 +10,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{mpsc, watch};
 
+use super::BuildError;
 use super::isar::{self, IsarOptions};
 use super::plan::{self, Backend, Step};
 use super::progress::{BitbakeProgress, BuildProgress, NixProgress};
 use super::quick::{self, K3sSource};
 use super::state::{self, ArtifactRecord, BuildRecord, Outcome, StepRecord};
 use super::tools;
-use crate::event::{Event, Publisher};
 use crate::matrix::Variant;
 use crate::profile::Profiles;
 use crate::supervise::{Child, Output, Spec, Supervisor};
@@ -39,6 +40,19 @@ pub struct Settings {
     pub jobs: usize,
     /// Terminal size of each build's pseudo-terminal (rows, columns).
     pub size: (u16, u16),
+}
+
+/// How many updates wait for a slow reader before the engine waits for it. A build's program
+/// never waits: the supervisor drains its output into a bounded buffer of its own and counts
+/// what it had to drop ([`BuildUpdate::Dropped`]).
+pub const UPDATES: usize = 256;
+
+/// Where the engine publishes: every build's number with what happened to it.
+pub type Publisher = mpsc::Sender<(BuildNo, BuildUpdate)>;
+
+/// A new, bounded channel for the engine's updates.
+pub fn updates() -> (Publisher, mpsc::Receiver<(BuildNo, BuildUpdate)>) {
+    mpsc::channel(UPDATES)
 }
 
 /// What the engine is asked to do.
@@ -308,7 +322,7 @@ impl Queue {
     }
 
     async fn publish(&self, no: BuildNo, update: BuildUpdate) {
-        let _ = self.publisher.send(Event::Build(no, update)).await;
+        let _ = self.publisher.send((no, update)).await;
     }
 }
 
@@ -320,7 +334,7 @@ pub fn plan_steps(
     variant: &Variant,
     backend: Backend,
     installed: impl Fn(&str) -> bool,
-) -> Result<Vec<Step>, String> {
+) -> Result<Vec<Step>, BuildError> {
     match backend {
         Backend::Isar => isar::plan(
             p,
@@ -330,7 +344,8 @@ pub fn plan_steps(
             &settings.isar,
             settings.k3s_binary.as_deref(),
             &isar::Host::real(&installed),
-        ),
+        )
+        .map_err(BuildError::IsarSetup),
         Backend::Nixos => plan::nixos_steps(
             variant,
             &settings.repo,
@@ -339,14 +354,14 @@ pub fn plan_steps(
         Backend::Quick => {
             // SAFETY: geteuid has no preconditions and cannot fail.
             let root = unsafe { libc::geteuid() } == 0;
-            quick::check_host(variant, root, &installed).map_err(|e| e.to_string())?;
+            quick::check_host(variant, root, &installed)?;
             let k3s = K3sSource::resolve(
                 settings.k3s_binary.as_deref(),
                 &p.cluster.k3s.version,
                 &settings.state,
                 quick::github_reachable,
             );
-            quick::steps(variant, &settings.state, &k3s).map_err(|e| e.to_string())
+            Ok(quick::steps(variant, &settings.state, &k3s)?)
         }
     }
 }
@@ -370,7 +385,7 @@ enum StepFailure {
 
 impl Job {
     async fn publish(&self, update: BuildUpdate) {
-        let _ = self.publisher.send(Event::Build(self.no, update)).await;
+        let _ = self.publisher.send((self.no, update)).await;
     }
 
     async fn run(mut self) {
@@ -435,7 +450,7 @@ impl Job {
         })
         .await
         .map_err(|e| StepFailure::Failed(format!("planning stopped: {e}")))?
-        .map_err(StepFailure::Failed)?;
+        .map_err(|e| StepFailure::Failed(e.to_string()))?;
         let total = steps.len();
         for (index, step) in steps.iter().enumerate() {
             if *self.cancel.borrow() {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::BuildError;
 use crate::matrix::{self, Variant};
 
 /// The build systems a variant can be built with.
@@ -119,13 +120,12 @@ pub fn nixos_attr(v: &Variant) -> Option<String> {
 
 /// The nixos backend's step: `nix build` of the variant's system with machine-readable
 /// progress, its result linked into the build's directory; or why the variant has no system.
-pub fn nixos_steps(v: &Variant, repo: &Path, build_dir: &Path) -> Result<Vec<Step>, String> {
+pub fn nixos_steps(v: &Variant, repo: &Path, build_dir: &Path) -> Result<Vec<Step>, BuildError> {
     let Some(attr) = nixos_attr(v) else {
-        return Err(format!(
-            "{} has no NixOS system: its feature `{}` exists only for the Debian images\n  fix: build it with --backend isar",
-            v.key(),
-            v.feature.as_deref().unwrap_or_default()
-        ));
+        return Err(BuildError::NoNixos {
+            variant: v.key(),
+            feature: v.feature.clone().unwrap_or_default(),
+        });
     };
     Ok(vec![Step::Run {
         what: format!("build {} with Nix", v.key()),
@@ -176,7 +176,9 @@ mod tests {
         let p = shipped();
         let v = variant(&p, "base-swupdate@qemuamd64");
         assert_eq!(nixos_attr(&v), None);
-        let why = nixos_steps(&v, Path::new("/repo"), Path::new("/b")).unwrap_err();
+        let why = nixos_steps(&v, Path::new("/repo"), Path::new("/b"))
+            .unwrap_err()
+            .to_string();
         assert!(
             why.contains("base-swupdate@qemuamd64 has no NixOS system"),
             "{why}"

@@ -9,7 +9,8 @@
 use crate::build::plan::{self as build_plan, Backend};
 use crate::matrix::{self, Variant};
 use crate::profile::Profiles;
-use crate::scenario::{catalog, command::run_order, shard};
+use crate::scenario::catalog::{self, run_order};
+use crate::scenario::shard;
 
 /// The Rust toolchain the checks and the n3x binary build with (Cargo.toml's rust-version).
 pub const RUST: &str = "1.88";

@@ -38,13 +38,14 @@ impl fmt::Display for Accel {
 }
 
 impl FromStr for Accel {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = super::ClusterError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "kvm" => Ok(Accel::Kvm),
             "tcg" => Ok(Accel::Tcg),
-            other => Err(format!(
-                "unknown accelerator `{other}`\n  fix: use --accel kvm, tcg or auto"
+            other => Err(super::ClusterError::refused(
+                format!("unknown accelerator `{other}`"),
+                "use --accel kvm, tcg or auto",
             )),
         }
     }
@@ -173,12 +174,13 @@ mod tests {
 
     #[test]
     fn accelerators_parse_and_print() {
-        assert_eq!("tcg".parse::<Accel>(), Ok(Accel::Tcg));
+        assert_eq!("tcg".parse::<Accel>().unwrap(), Accel::Tcg);
         assert_eq!(Accel::Kvm.to_string(), "kvm");
         assert!(
             "xen"
                 .parse::<Accel>()
                 .unwrap_err()
+                .to_string()
                 .contains("--accel kvm, tcg or auto")
         );
     }

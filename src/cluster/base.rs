@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::ClusterError;
 use crate::build::engine::{BuildUpdate, Command, Engine, Settings};
 use crate::build::plan::Backend;
 use crate::build::quick::{self, K3sSource, Manifest, archive, task};
 use crate::build::state::Outcome;
-use crate::event::{self, Event};
 use crate::profile::Profiles;
 use crate::supervise::Supervisor;
 
@@ -45,7 +45,7 @@ pub async fn ensure(
     k3s_binary: Option<PathBuf>,
     supervisor: Supervisor,
     say: &(dyn Fn(String) + Send + Sync),
-) -> Result<Base, String> {
+) -> Result<Base, ClusterError> {
     let (state_dir, version, binary) = (
         state.to_path_buf(),
         p.cluster.k3s.version.clone(),
@@ -60,8 +60,8 @@ pub async fn ensure(
         )
     })
     .await
-    .map_err(|e| e.to_string())?;
-    let key = quick::base_key(&k3s).map_err(|e| e.to_string())?;
+    .map_err(|e| ClusterError::Image(format!("looking for k3s stopped: {e}")))?;
+    let key = quick::base_key(&k3s).map_err(|e| ClusterError::io("read the k3s binary", e))?;
     let dir = quick::base_dir(state, &key);
     if let Some(manifest) = quick::read_manifest(&dir) {
         return Ok(Base { dir, manifest });
@@ -73,8 +73,13 @@ pub async fn ensure(
     let base = crate::matrix::variants(&p)
         .into_iter()
         .find(|v| quick::MACHINES.contains(&v.machine.as_str()) && v.node.is_none())
-        .ok_or("the matrix has no qemuamd64 variant without a node to build the base from")?;
-    let (publisher, mut bus) = event::bus();
+        .ok_or_else(|| {
+            ClusterError::refused(
+                "the matrix has no qemuamd64 variant without a node to build the base from",
+                "add a qemuamd64 variant without `node:` to profiles/matrix.yaml",
+            )
+        })?;
+    let (publisher, mut bus) = crate::build::engine::updates();
     let engine = Engine::start(
         p,
         Settings {
@@ -91,11 +96,8 @@ pub async fn ensure(
     engine
         .send(Command::Start(base, Backend::Quick))
         .await
-        .ok_or("the build engine stopped")?;
-    while let Some(event) = bus.recv().await {
-        let Event::Build(_, update) = event else {
-            continue;
-        };
+        .ok_or_else(|| ClusterError::Image("the build engine stopped".into()))?;
+    while let Some((_, update)) = bus.recv().await {
         match update {
             BuildUpdate::Step {
                 index,
@@ -108,24 +110,34 @@ pub async fn ensure(
                 ..
             } => break,
             BuildUpdate::Finished { outcome, error, .. } => {
-                return Err(format!(
+                return Err(ClusterError::Image(format!(
                     "the quick image was not built ({}): {}",
                     outcome.word(),
                     error.unwrap_or_default()
-                ));
+                )));
             }
             _ => {}
         }
     }
-    let manifest = quick::read_manifest(&dir)
-        .ok_or_else(|| format!("the quick build did not leave a base in {}", dir.display()))?;
+    let manifest = quick::read_manifest(&dir).ok_or_else(|| {
+        ClusterError::Image(format!(
+            "the quick build did not leave a base in {}",
+            dir.display()
+        ))
+    })?;
     Ok(Base { dir, manifest })
 }
 
 /// Writes a node's layer (its rendered rootfs tree) to `out` as a tar.
-pub fn write_node_layer(p: &Profiles, profile: &str, node: &str, out: &Path) -> Result<(), String> {
-    let items = task::layer_items(p, profile, node).map_err(|e| e.to_string())?;
+pub fn write_node_layer(
+    p: &Profiles,
+    profile: &str,
+    node: &str,
+    out: &Path,
+) -> Result<(), ClusterError> {
+    let write = |e| ClusterError::io(format!("write {}", out.display()), e);
+    let items = task::layer_items(p, profile, node).map_err(write)?;
     let mut bytes = Vec::new();
-    archive::write_tar(&mut bytes, &items).map_err(|e| e.to_string())?;
-    std::fs::write(out, bytes).map_err(|e| format!("cannot write {}: {e}", out.display()))
+    archive::write_tar(&mut bytes, &items).map_err(write)?;
+    std::fs::write(out, bytes).map_err(write)
 }

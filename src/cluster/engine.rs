@@ -1,15 +1,17 @@
 //! The cluster engine: from a profile's QEMU plan to running switches, cables and nodes, all
 //! under the supervisor, with every node's console watched for its way to the network and
-//! its control channel waited for. It publishes [`ClusterUpdate`]s and never draws.
+//! its control channel waited for. It publishes its [`ClusterUpdate`]s on the bounded stream
+//! it is given ([`Updates`]) and never draws.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
+use super::ClusterError;
 use super::base::{self, Base};
 use super::control::ControlChannel;
 use super::info::{ClusterInfo, NodeInfo};
@@ -119,10 +121,14 @@ pub enum ClusterUpdate {
         /// Where it is now.
         state: NodeState,
     },
-    /// A readiness stage of a node (or of the cluster) moved on (`crate::readiness`).
-    Stage(crate::readiness::StageEvent),
-    /// A known failure pattern was seen on a node (`crate::readiness`).
-    Signature(crate::readiness::SignatureHit),
+    /// Console lines of a node that were not published because the reader fell behind (the
+    /// console log has every one of them).
+    Dropped {
+        /// The node.
+        node: String,
+        /// How many lines.
+        lines: u64,
+    },
 }
 
 /// A running cluster. Dropping it stops every process (the supervisor cancels them); call
@@ -181,11 +187,49 @@ impl std::fmt::Debug for Cluster {
     }
 }
 
-/// Sends updates somewhere (the event bus, a printer).
-pub type Updates = mpsc::UnboundedSender<ClusterUpdate>;
+/// Where the engine publishes (the session's stream, mapped).
+pub type Updates = crate::stream::Publisher<ClusterUpdate>;
 
 fn note(updates: &Updates, text: impl Into<String>) {
-    let _ = updates.send(ClusterUpdate::Note(text.into()));
+    updates.send(ClusterUpdate::Note(text.into()));
+}
+
+/// Publishes console lines, counting the ones a slow reader misses and saying how many before
+/// the next line that gets through.
+pub struct LinePublisher {
+    node: String,
+    updates: Updates,
+    missed: u64,
+}
+
+impl LinePublisher {
+    /// Lines of `node` on `updates`.
+    pub fn new(node: &str, updates: Updates) -> LinePublisher {
+        LinePublisher {
+            node: node.to_string(),
+            updates,
+            missed: 0,
+        }
+    }
+
+    /// Publishes a line, if the reader keeps up.
+    pub fn line(&mut self, text: String) {
+        let node = self.node.clone();
+        if !self.updates.offer(ClusterUpdate::Line { node, text }) {
+            self.missed += 1;
+        } else if self.missed > 0 {
+            let lines = std::mem::take(&mut self.missed);
+            self.updates.send(ClusterUpdate::Dropped {
+                node: self.node.clone(),
+                lines,
+            });
+        }
+    }
+
+    /// Counts lines that were lost before they got here (the supervisor's buffer was full).
+    pub fn missed(&mut self, lines: u64) {
+        self.missed += lines;
+    }
 }
 
 /// Starts the cluster: image, layers, switches, cables, nodes. Returns once every QEMU runs;
@@ -195,22 +239,26 @@ pub async fn up(
     options: Options,
     supervisor: Supervisor,
     updates: Updates,
-) -> Result<Cluster, String> {
-    let profile = crate::render::profile(&p, &options.profile).map_err(|e| e.to_string())?;
-    let plan =
-        plan(&p, profile, "qemuamd64", options.nodes.as_deref()).map_err(|e| e.to_string())?;
+) -> Result<Cluster, ClusterError> {
+    let profile = crate::render::profile(&p, &options.profile)?;
+    let plan = plan(&p, profile, "qemuamd64", options.nodes.as_deref())?;
     for program in ["qemu-system-x86_64", "vde_switch", "vde_plug"] {
         if !crate::build::tools::installed(program) {
-            return Err(crate::build::tools::missing(program));
+            return Err(ClusterError::Missing {
+                program: program.into(),
+            });
         }
     }
     let runtime = paths::RuntimeDir::create(&options.profile)?;
     if let Ok(old) = ClusterInfo::load(runtime.root())
         && old.owner_alive()
     {
-        return Err(format!(
-            "a {} cluster is already running (owner pid {})\n  fix: `n3x cluster down --profile {}` first",
-            old.profile, old.owner, old.profile
+        return Err(ClusterError::refused(
+            format!(
+                "a {} cluster is already running (owner pid {})",
+                old.profile, old.owner
+            ),
+            format!("`n3x cluster down --profile {}` first", old.profile),
         ));
     }
     let say = {
@@ -272,12 +320,13 @@ pub async fn up(
         options.profile,
         crate::build::state::utc(std::time::SystemTime::now()).replace([':', '-'], "")
     ));
-    std::fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
+    std::fs::create_dir_all(&logs)
+        .map_err(|e| ClusterError::io(format!("create {}", logs.display()), e))?;
 
     // Layers: each node's rendered tree, and the join token (mode 0600).
-    let token = secrets::token(&p).map_err(|e| e.to_string())?;
+    let token = secrets::token(&p)?;
     let secrets_tar = secrets::secrets_layer(&p.cluster.k3s.token.node_path, &token)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ClusterError::io("make the secrets layer", e))?;
     for node in &plan.nodes {
         base::write_node_layer(
             &p,
@@ -286,7 +335,7 @@ pub async fn up(
             &runtime.node_layer(&node.name),
         )?;
         secrets::write_private(&runtime.node_secrets(&node.name), &secrets_tar)
-            .map_err(|e| format!("cannot write the secrets layer: {e}"))?;
+            .map_err(|e| ClusterError::io("write the secrets layer", e))?;
     }
 
     let mut infrastructure = Vec::new();
@@ -294,7 +343,7 @@ pub async fn up(
     for segment in &plan.segments {
         let rc = runtime.switch_rc(&segment.name);
         std::fs::write(&rc, switch::switch_rc(segment, &ports))
-            .map_err(|e| format!("cannot write {}: {e}", rc.display()))?;
+            .map_err(|e| ClusterError::io(format!("write {}", rc.display()), e))?;
         let argv = switch::switch_argv(
             &runtime.switch_dir(&segment.name),
             &runtime.switch_mgmt(&segment.name),
@@ -317,12 +366,9 @@ pub async fn up(
             Duration::from_secs(10),
         )
         .await
-        .map_err(|_| {
-            format!(
-                "the switch {} did not come up (see its log in {})",
-                segment.name,
-                logs.display()
-            )
+        .map_err(|_| ClusterError::Switch {
+            switch: segment.name.clone(),
+            logs: logs.clone(),
         })?;
     }
     for cable in &plan.cables {
@@ -346,7 +392,7 @@ pub async fn up(
         note(&updates, line);
     }
     if let Some(refusal) = capacity.refusal() {
-        return Err(refusal);
+        return Err(ClusterError::Capacity(refusal));
     }
     let mut nodes = BTreeMap::new();
     let mut infos = Vec::new();
@@ -377,10 +423,9 @@ pub async fn up(
                 if let isar::Boot::Firmware { vars, .. } = &image.boot {
                     let template = Path::new(isar::OVMF_DIR).join("OVMF_VARS.fd");
                     std::fs::copy(&template, vars).map_err(|e| {
-                        format!(
-                            "cannot copy {} to {}: {e}",
-                            template.display(),
-                            vars.display()
+                        ClusterError::io(
+                            format!("copy {} to {}", template.display(), vars.display()),
+                            e,
                         )
                     })?;
                 }
@@ -453,10 +498,10 @@ pub async fn up(
                 ports: ports.owners(&s.name),
             })
             .collect(),
-        owner_socket: Some(runtime.root().join(super::owner::SOCKET)),
+        owner_socket: Some(runtime.root().join(paths::OWNER_SOCKET)),
     };
     info.save(runtime.root())
-        .map_err(|e| format!("cannot write {}: {e}", runtime.root().display()))?;
+        .map_err(|e| ClusterError::io(format!("write {}", runtime.root().display()), e))?;
     Ok(Cluster {
         plan,
         info,
@@ -504,18 +549,21 @@ fn launch(
     console_log: PathBuf,
     node_paths: &paths::NodePaths,
     lines: &broadcast::Sender<ConsoleLine>,
-) -> Result<(Child, Vec<JoinHandle<()>>), String> {
+) -> Result<(Child, Vec<JoinHandle<()>>), ClusterError> {
     let mut spec = Spec::new(argv, console_log);
     spec.size = (40, 160);
     spec.scrollback = 2000;
     let child = supervisor
         .spawn(spec)
-        .map_err(|e| format!("cannot start QEMU for {name}: {e}"))?;
-    let _ = updates.send(ClusterUpdate::Console {
+        .map_err(|source| ClusterError::Spawn {
+            what: format!("QEMU for {name}"),
+            source,
+        })?;
+    updates.send(ClusterUpdate::Console {
         node: name.to_string(),
         child: child.clone(),
     });
-    let _ = updates.send(ClusterUpdate::State {
+    updates.send(ClusterUpdate::State {
         node: name.to_string(),
         state: NodeState::Starting,
     });
@@ -532,13 +580,16 @@ fn launch(
     Ok((child, tasks))
 }
 
-fn spawn(supervisor: &Supervisor, argv: Vec<String>, log: PathBuf) -> Result<Child, String> {
+fn spawn(supervisor: &Supervisor, argv: Vec<String>, log: PathBuf) -> Result<Child, ClusterError> {
     let program = argv.first().cloned().unwrap_or_default();
     let mut spec = Spec::new(argv, log);
     spec.scrollback = 100;
     supervisor
         .spawn(spec)
-        .map_err(|e| format!("cannot start {program}: {e}"))
+        .map_err(|source| ClusterError::Spawn {
+            what: program,
+            source,
+        })
 }
 
 async fn wait_for_path(path: &std::path::Path, deadline: Duration) -> Result<(), ()> {
@@ -578,7 +629,7 @@ async fn watch_node(
     lines_out: broadcast::Sender<ConsoleLine>,
 ) {
     let state = |s: NodeState| {
-        let _ = updates.send(ClusterUpdate::State {
+        updates.send(ClusterUpdate::State {
             node: node.clone(),
             state: s,
         });
@@ -586,6 +637,7 @@ async fn watch_node(
     let Some(mut lines) = child.take_lines() else {
         return;
     };
+    let mut published = LinePublisher::new(&node, updates.clone());
     let mut booting = false;
     let mut addresses: Option<Vec<String>> = None;
     let started = Instant::now();
@@ -613,9 +665,9 @@ async fn watch_node(
                         text: text.clone(),
                         at: Instant::now(),
                     });
-                    let _ = updates.send(ClusterUpdate::Line { node: node.clone(), text });
+                    published.line(text);
                 }
-                Some(Output::Dropped(_)) => {}
+                Some(Output::Dropped(n)) => published.missed(n),
                 None => break,
             },
             // The control channel is asked only once the network is up, as a plain script
@@ -689,16 +741,19 @@ impl Cluster {
             .map(|n| ControlChannel::new(n.control.clone()))
     }
 
-    fn run_mut(&mut self, name: &str) -> Result<&mut NodeRun, String> {
-        let unknown = self.info.node(name).err();
-        self.nodes
-            .get_mut(name)
-            .ok_or_else(|| unknown.unwrap_or_else(|| format!("no node `{name}` runs here")))
+    fn run_mut(&mut self, name: &str) -> Result<&mut NodeRun, ClusterError> {
+        self.info.node(name)?;
+        self.nodes.get_mut(name).ok_or_else(|| {
+            ClusterError::refused(
+                format!("no node `{name}` runs here"),
+                "`n3x cluster status` lists the nodes",
+            )
+        })
     }
 
     /// Stops a node's QEMU and waits for it; its tile says `stopped`. Stopping a node that
     /// does not run does nothing.
-    pub async fn stop_node(&mut self, name: &str) -> Result<(), String> {
+    pub async fn stop_node(&mut self, name: &str) -> Result<(), ClusterError> {
         let run = self.run_mut(name)?;
         if run.child.try_status().is_none() {
             run.child.cancel();
@@ -707,7 +762,7 @@ impl Cluster {
         for task in run.tasks.drain(..) {
             task.abort();
         }
-        let _ = self.updates.send(ClusterUpdate::State {
+        self.updates.send(ClusterUpdate::State {
             node: name.to_string(),
             state: NodeState::Stopped,
         });
@@ -717,15 +772,15 @@ impl Cluster {
     /// Starts a stopped (or ended) node again with the same command line, images and switch
     /// ports; its console goes to a new log (`NODE.console.N.log`) and `cluster.json` names
     /// the new QEMU.
-    pub async fn start_node(&mut self, name: &str) -> Result<(), String> {
+    pub async fn start_node(&mut self, name: &str) -> Result<(), ClusterError> {
         let (supervisor, updates) = (self.supervisor.clone(), self.updates.clone());
         let lines = self.lines.clone();
         let logs = self.info.logs.clone();
         let run = self.run_mut(name)?;
         if run.child.try_status().is_none() {
-            return Err(format!(
-                "{name} runs already (QEMU pid {})\n  fix: restart it instead",
-                run.child.pid()
+            return Err(ClusterError::refused(
+                format!("{name} runs already (QEMU pid {})", run.child.pid()),
+                "restart it instead",
             ));
         }
         for task in run.tasks.drain(..) {
@@ -750,7 +805,7 @@ impl Cluster {
         }
         self.info
             .save(&self.runtime)
-            .map_err(|e| format!("cannot write {}: {e}", self.runtime.display()))?;
+            .map_err(|e| ClusterError::io(format!("write {}", self.runtime.display()), e))?;
         note(
             &updates,
             format!("{name}: QEMU started again (pid {})", child.pid()),
@@ -759,7 +814,7 @@ impl Cluster {
     }
 
     /// Stops a node and starts it again.
-    pub async fn restart_node(&mut self, name: &str) -> Result<(), String> {
+    pub async fn restart_node(&mut self, name: &str) -> Result<(), ClusterError> {
         self.stop_node(name).await?;
         self.start_node(name).await
     }

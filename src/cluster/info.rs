@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::ClusterError;
+
 /// One node of a running cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeInfo {
@@ -56,7 +58,7 @@ pub struct ClusterInfo {
     #[serde(default)]
     pub switches: Vec<SwitchInfo>,
     /// The owner's socket (restart, stop, start a node; tear down): see
-    /// [`super::owner`].
+    /// `crate::session::socket`.
     #[serde(default)]
     pub owner_socket: Option<PathBuf>,
 }
@@ -72,28 +74,33 @@ impl ClusterInfo {
     }
 
     /// Reads `cluster.json` from `runtime`.
-    pub fn load(runtime: &Path) -> Result<ClusterInfo, String> {
+    pub fn load(runtime: &Path) -> Result<ClusterInfo, ClusterError> {
         let file = runtime.join(FILE);
         let text = std::fs::read_to_string(&file).map_err(|e| {
-            format!(
-                "no cluster is running for this profile ({}: {e})\n  fix: start one with `n3x cluster up --profile P`",
-                file.display()
+            ClusterError::refused(
+                format!(
+                    "no cluster is running for this profile ({}: {e})",
+                    file.display()
+                ),
+                "start one with `n3x cluster up --profile P`",
             )
         })?;
-        serde_json::from_str(&text).map_err(|e| format!("{} is damaged: {e}", file.display()))
+        serde_json::from_str(&text).map_err(|source| ClusterError::Damaged { file, source })
     }
 
     /// The node called `name`, or an error listing the nodes.
-    pub fn node(&self, name: &str) -> Result<&NodeInfo, String> {
+    pub fn node(&self, name: &str) -> Result<&NodeInfo, ClusterError> {
         self.nodes.iter().find(|n| n.name == name).ok_or_else(|| {
-            format!(
-                "no node `{name}` in the {} cluster\n  fix: use one of {}",
-                self.profile,
-                self.nodes
-                    .iter()
-                    .map(|n| n.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            ClusterError::refused(
+                format!("no node `{name}` in the {} cluster", self.profile),
+                format!(
+                    "use one of {}",
+                    self.nodes
+                        .iter()
+                        .map(|n| n.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             )
         })
     }
@@ -106,9 +113,7 @@ impl ClusterInfo {
 
 /// The clusters other processes own now: each one's runtime directory and description.
 pub fn owned_elsewhere() -> Vec<(PathBuf, ClusterInfo)> {
-    let Ok(base) = super::paths::runtime_base() else {
-        return Vec::new();
-    };
+    let base = super::paths::runtime_base();
     let mut found: Vec<(PathBuf, ClusterInfo)> = std::fs::read_dir(&base)
         .map(|entries| {
             entries
@@ -166,9 +171,11 @@ mod tests {
         let back = ClusterInfo::load(dir.path()).unwrap();
         assert_eq!(back, info);
         assert!(back.owner_alive());
-        let err = back.node("agent-9").unwrap_err();
+        let err = back.node("agent-9").unwrap_err().to_string();
         assert!(err.contains("use one of server-1"), "{err}");
-        let none = ClusterInfo::load(&dir.path().join("nope")).unwrap_err();
+        let none = ClusterInfo::load(&dir.path().join("nope"))
+            .unwrap_err()
+            .to_string();
         assert!(none.contains("n3x cluster up --profile"), "{none}");
     }
 }

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::ClusterError;
 use super::accel::Accel;
 use super::paths::{NodePaths, RuntimeDir};
 use super::qemu;
@@ -58,7 +59,7 @@ pub fn node_variant(
     profile: &str,
     node: &str,
     machine: &str,
-) -> Result<Variant, String> {
+) -> Result<Variant, ClusterError> {
     matrix::variants(p)
         .into_iter()
         .find(|v| {
@@ -67,8 +68,11 @@ pub fn node_variant(
                 && v.node.as_deref() == Some(node)
         })
         .ok_or_else(|| {
-            format!(
-                "no variant of the matrix builds node {node} of profile {profile} for {machine}, so there is no ISAR image to boot\n  fix: boot the quick image (`--backend quick`), or add the node to the matrix in profiles/matrix.yaml (`n3x list` shows the variants)"
+            ClusterError::refused(
+                format!(
+                    "no variant of the matrix builds node {node} of profile {profile} for {machine}, so there is no ISAR image to boot"
+                ),
+                "boot the quick image (`--backend quick`), or add the node to the matrix in profiles/matrix.yaml (`n3x list` shows the variants)",
             )
         })
 }
@@ -91,7 +95,7 @@ pub fn image(
     artifacts: &Path,
     ovmf: &Path,
     vars: PathBuf,
-) -> Result<IsarImage, String> {
+) -> Result<IsarImage, ClusterError> {
     let find = |kind: &str| {
         matrix::artifacts(p, v)
             .into_iter()
@@ -99,13 +103,15 @@ pub fn image(
             .map(|a| artifacts.join(a.unique_name))
     };
     let Some(wic) = find("wic").filter(|w| w.is_file()) else {
-        return Err(format!(
-            "the ISAR image of {} is not built ({} is missing)\n  fix: `{}`",
-            v.key(),
-            find("wic")
-                .unwrap_or_else(|| artifacts.join("?.wic"))
-                .display(),
-            build_command(v)
+        return Err(ClusterError::refused(
+            format!(
+                "the ISAR image of {} is not built ({} is missing)",
+                v.key(),
+                find("wic")
+                    .unwrap_or_else(|| artifacts.join("?.wic"))
+                    .display()
+            ),
+            format!("`{}`", build_command(v)),
         ));
     };
     let kernel = find("vmlinuz").filter(|k| k.is_file());
@@ -116,11 +122,16 @@ pub fn image(
             let code = ovmf.join("OVMF_CODE.fd");
             let template = ovmf.join("OVMF_VARS.fd");
             if !code.is_file() || !template.is_file() {
-                return Err(format!(
-                    "{} has no kernel and initrd beside its .wic for a direct boot, and no UEFI firmware is installed ({} is missing)\n  fix: `apt-get install ovmf`, or `{}` to make the kernel and initrd",
-                    v.key(),
-                    code.display(),
-                    build_command(v)
+                return Err(ClusterError::refused(
+                    format!(
+                        "{} has no kernel and initrd beside its .wic for a direct boot, and no UEFI firmware is installed ({} is missing)",
+                        v.key(),
+                        code.display()
+                    ),
+                    format!(
+                        "`apt-get install ovmf`, or `{}` to make the kernel and initrd",
+                        build_command(v)
+                    ),
                 ));
             }
             Boot::Firmware { code, vars }
@@ -209,7 +220,9 @@ mod tests {
         let v = node_variant(&p, "vlans", "server-1", "qemuamd64").unwrap();
         assert_eq!(v.id, "server-vlans-server-1");
         let dir = tempfile::tempdir().unwrap();
-        let err = image(&p, &v, dir.path(), dir.path(), dir.path().join("v")).unwrap_err();
+        let err = image(&p, &v, dir.path(), dir.path(), dir.path().join("v"))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("isar-server-vlans-server-1-qemuamd64.wic is missing"),
             "{err}"
@@ -222,9 +235,13 @@ mod tests {
         );
         // A .wic without kernel and initrd, and no firmware: both ways out.
         touch(dir.path(), "isar-server-vlans-server-1-qemuamd64.wic");
-        let err = image(&p, &v, dir.path(), dir.path(), dir.path().join("v")).unwrap_err();
+        let err = image(&p, &v, dir.path(), dir.path(), dir.path().join("v"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("apt-get install ovmf"), "{err}");
-        let none = node_variant(&p, "vlans", "nobody", "qemuamd64").unwrap_err();
+        let none = node_variant(&p, "vlans", "nobody", "qemuamd64")
+            .unwrap_err()
+            .to_string();
         assert!(none.contains("--backend quick"), "{none}");
     }
 

@@ -5,18 +5,23 @@
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use super::ClusterError;
+
+/// The owner socket's file name in a runtime directory (the session serves it).
+pub const OWNER_SOCKET: &str = "owner.sock";
+
 /// The longest path a unix socket may have (`sun_path` holds 108 bytes with the NUL).
 pub const MAX_SOCKET_PATH: usize = 107;
 
 /// Where the runtime directories of all clusters live: `$XDG_RUNTIME_DIR/n3x`, else
 /// `/tmp/n3x-<uid>`.
-pub fn runtime_base() -> Result<PathBuf, String> {
+pub fn runtime_base() -> PathBuf {
     match std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
-        Some(dir) => Ok(PathBuf::from(dir).join("n3x")),
+        Some(dir) => PathBuf::from(dir).join("n3x"),
         None => {
             // SAFETY: getuid has no preconditions and cannot fail.
             let uid = unsafe { libc::getuid() };
-            Ok(PathBuf::from(format!("/tmp/n3x-{uid}")))
+            PathBuf::from(format!("/tmp/n3x-{uid}"))
         }
     }
 }
@@ -38,33 +43,37 @@ pub struct RuntimeDir {
     root: PathBuf,
 }
 
-fn private_dir(dir: &Path) -> Result<(), String> {
+fn private_dir(dir: &Path) -> Result<(), ClusterError> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let meta = std::fs::metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        .map_err(|e| ClusterError::io(format!("create {}", dir.display()), e))?;
+    let meta = std::fs::metadata(dir)
+        .map_err(|e| ClusterError::io(format!("read {}", dir.display()), e))?;
     // SAFETY: getuid has no preconditions and cannot fail.
     let uid = unsafe { libc::getuid() };
     if meta.uid() != uid {
-        return Err(format!(
-            "{} belongs to another user (uid {}); n3x keeps its sockets private\n  fix: set XDG_RUNTIME_DIR to a directory of your own",
-            dir.display(),
-            meta.uid()
+        return Err(ClusterError::refused(
+            format!(
+                "{} belongs to another user (uid {}); n3x keeps its sockets private",
+                dir.display(),
+                meta.uid()
+            ),
+            "set XDG_RUNTIME_DIR to a directory of your own",
         ));
     }
     if meta.permissions().mode() & 0o077 != 0 {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| format!("cannot make {} private: {e}", dir.display()))?;
+            .map_err(|e| ClusterError::io(format!("make {} private", dir.display()), e))?;
     }
     Ok(())
 }
 
 impl RuntimeDir {
     /// The runtime directory of `profile`'s cluster, created private (0700).
-    pub fn create(profile: &str) -> Result<RuntimeDir, String> {
-        let base = runtime_base()?;
+    pub fn create(profile: &str) -> Result<RuntimeDir, ClusterError> {
+        let base = runtime_base();
         private_dir(&base)?;
         let root = base.join(profile);
         private_dir(&root)?;
@@ -72,9 +81,12 @@ impl RuntimeDir {
         // The longest socket path must fit a unix socket address.
         let longest = dir.root.join("sw-eth1/ctl").as_os_str().len() + 32;
         if longest > MAX_SOCKET_PATH {
-            return Err(format!(
-                "the runtime directory {} is too long for unix sockets ({longest} > {MAX_SOCKET_PATH} bytes)\n  fix: set XDG_RUNTIME_DIR to a shorter directory",
-                dir.root.display()
+            return Err(ClusterError::refused(
+                format!(
+                    "the runtime directory {} is too long for unix sockets ({longest} > {MAX_SOCKET_PATH} bytes)",
+                    dir.root.display()
+                ),
+                "set XDG_RUNTIME_DIR to a shorter directory",
             ));
         }
         Ok(dir)

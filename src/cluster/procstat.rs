@@ -1,5 +1,6 @@
 //! A QEMU's resident memory and CPU use, read from `/proc/<pid>/status` and `/proc/<pid>/stat`.
 
+use std::cell::Cell;
 use std::time::Instant;
 
 /// The resident memory of a process in MiB, from `/proc/<pid>/status`.
@@ -38,41 +39,43 @@ fn ticks_per_second() -> f64 {
 }
 
 /// A process's CPU use between two readings, in percent of one core (a guest with two busy
-/// vCPUs shows 200 %).
+/// vCPUs shows 200 %). Reading it through a shared reference (a view reads it as it draws)
+/// keeps the reading inside.
 #[derive(Debug, Clone, Default)]
 pub struct CpuMeter {
-    last: Option<(u32, u64, Instant)>,
-    percent: Option<f64>,
+    last: Cell<Option<(u32, u64, Instant)>>,
+    percent: Cell<Option<f64>>,
 }
 
 impl CpuMeter {
     /// Reads the process's CPU time now; the use since the previous reading (of the same
     /// process) becomes [`CpuMeter::percent`]. Readings closer than half a second apart
     /// keep the previous figure.
-    pub fn sample(&mut self, pid: u32) -> Option<f64> {
+    pub fn sample(&self, pid: u32) -> Option<f64> {
         let now = Instant::now();
         let Some(ticks) = cpu_ticks(pid) else {
-            self.last = None;
-            self.percent = None;
+            self.last.set(None);
+            self.percent.set(None);
             return None;
         };
-        match self.last {
+        match self.last.get() {
             Some((p, before, at)) if p == pid => {
                 let secs = now.duration_since(at).as_secs_f64();
                 if secs < 0.5 {
-                    return self.percent;
+                    return self.percent.get();
                 }
-                self.percent = Some(percent(ticks.saturating_sub(before), secs));
-                self.last = Some((pid, ticks, now));
+                self.percent
+                    .set(Some(percent(ticks.saturating_sub(before), secs)));
+                self.last.set(Some((pid, ticks, now)));
             }
-            _ => self.last = Some((pid, ticks, now)),
+            _ => self.last.set(Some((pid, ticks, now))),
         }
-        self.percent
+        self.percent.get()
     }
 
     /// The last figure.
     pub fn percent(&self) -> Option<f64> {
-        self.percent
+        self.percent.get()
     }
 }
 
@@ -98,7 +101,7 @@ mod tests {
     #[test]
     fn a_busy_process_shows_its_cpu_use() {
         let pid = std::process::id();
-        let mut meter = CpuMeter::default();
+        let meter = CpuMeter::default();
         assert_eq!(meter.sample(pid), None, "one reading is no rate");
         let start = Instant::now();
         let mut x: u64 = 0;

@@ -14,8 +14,11 @@ use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::ClusterError;
 use super::control::ControlChannel;
-use super::engine::{BOOT_DEADLINE, ClusterUpdate, NodeState, Updates, net_up_addresses};
+use super::engine::{
+    BOOT_DEADLINE, ClusterUpdate, LinePublisher, NodeState, Updates, net_up_addresses,
+};
 use super::info::{ClusterInfo, NodeInfo, process_alive};
 use crate::supervise::{Splitter, text_of};
 
@@ -24,6 +27,9 @@ pub const SCREEN: (u16, u16) = (40, 160);
 
 /// How often the owner's `cluster.json`, the QEMUs and the console logs are looked at.
 pub const POLL: Duration = Duration::from_millis(250);
+
+/// Key presses that may wait for the relay's socket before more are refused.
+const KEYS_QUEUED: usize = 256;
 
 /// A node's console served by the owner's relay: a screen fed from the socket and a queue of
 /// keys for it. Cloning shares it; the connection ends when the last clone is dropped.
@@ -34,7 +40,7 @@ pub struct RemoteConsole {
 
 struct Inner {
     parser: Arc<Mutex<vt100::Parser>>,
-    input: mpsc::UnboundedSender<Vec<u8>>,
+    input: mpsc::Sender<Vec<u8>>,
     pid: u32,
     task: JoinHandle<()>,
 }
@@ -58,7 +64,7 @@ impl RemoteConsole {
     /// QEMU `pid`. Must be called inside a tokio runtime.
     pub fn connect(socket: PathBuf, pid: u32) -> RemoteConsole {
         let parser = Arc::new(Mutex::new(vt100::Parser::new(SCREEN.0, SCREEN.1, 0)));
-        let (input, keys) = mpsc::unbounded_channel();
+        let (input, keys) = mpsc::channel(KEYS_QUEUED);
         let task = tokio::spawn(relay_client(socket, Arc::clone(&parser), keys, pid));
         RemoteConsole {
             inner: Arc::new(Inner {
@@ -91,21 +97,28 @@ impl RemoteConsole {
     }
 
     /// Sends keys to the console.
-    pub fn write_input(&self, bytes: &[u8]) -> Result<(), String> {
+    pub fn write_input(&self, bytes: &[u8]) -> Result<(), ClusterError> {
         if !process_alive(self.inner.pid) {
-            return Err(format!("QEMU (pid {}) has ended", self.inner.pid));
+            return Err(ClusterError::Ended {
+                pid: self.inner.pid,
+            });
         }
         self.inner
             .input
-            .send(bytes.to_vec())
-            .map_err(|_| "the console relay has closed".to_string())
+            .try_send(bytes.to_vec())
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => {
+                    ClusterError::Relay("is not taking keys (too many wait)")
+                }
+                mpsc::error::TrySendError::Closed(_) => ClusterError::Relay("has closed"),
+            })
     }
 }
 
 async fn relay_client(
     socket: PathBuf,
     parser: Arc<Mutex<vt100::Parser>>,
-    mut keys: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut keys: mpsc::Receiver<Vec<u8>>,
     pid: u32,
 ) {
     while process_alive(pid) {
@@ -164,7 +177,7 @@ pub async fn follow(runtime: PathBuf, updates: Updates) {
                 old.abort();
             }
             let console = RemoteConsole::connect(node.console.clone(), node.pid);
-            let _ = updates.send(ClusterUpdate::Remote {
+            updates.send(ClusterUpdate::Remote {
                 node: node.name.clone(),
                 console,
             });
@@ -182,12 +195,13 @@ pub async fn follow(runtime: PathBuf, updates: Updates) {
 /// the network is up, and the end of its QEMU.
 async fn follow_node(runtime: PathBuf, node: NodeInfo, updates: Updates) {
     let state = |s: NodeState| {
-        let _ = updates.send(ClusterUpdate::State {
+        updates.send(ClusterUpdate::State {
             node: node.name.clone(),
             state: s,
         });
     };
     state(NodeState::Starting);
+    let mut published = LinePublisher::new(&node.name, updates.clone());
     let mut tail = Tail::new(&node.console_log);
     let mut booting = false;
     let mut addresses: Option<Vec<String>> = None;
@@ -208,10 +222,7 @@ async fn follow_node(runtime: PathBuf, node: NodeInfo, updates: Updates) {
                 });
                 addresses = Some(found);
             }
-            let _ = updates.send(ClusterUpdate::Line {
-                node: node.name.clone(),
-                text,
-            });
+            published.line(text);
         }
         if !alive {
             if restarted(&runtime, &node).await {
@@ -219,7 +230,7 @@ async fn follow_node(runtime: PathBuf, node: NodeInfo, updates: Updates) {
                 return;
             }
             state(NodeState::Stopped);
-            let _ = updates.send(ClusterUpdate::Note(format!(
+            updates.send(ClusterUpdate::Note(format!(
                 "{}: QEMU (pid {}) has ended",
                 node.name, node.pid
             )));
@@ -385,7 +396,7 @@ mod tests {
     }
 
     async fn updates_of(runtime: PathBuf, node: NodeInfo) -> Vec<ClusterUpdate> {
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = crate::stream::channel(crate::stream::CAPACITY);
         follow_node(runtime, node, tx).await;
         let mut out = Vec::new();
         while let Ok(u) = rx.try_recv() {

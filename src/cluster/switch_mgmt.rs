@@ -7,6 +7,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
+use super::ClusterError;
+
 /// One port of a switch as its management socket reports it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PortCounters {
@@ -58,26 +60,23 @@ pub fn parse_ports(text: &str) -> Vec<PortCounters> {
 }
 
 /// Asks the switch behind `mgmt` for its ports and their counters.
-pub async fn ports(mgmt: &Path) -> Result<Vec<PortCounters>, String> {
+pub async fn ports(mgmt: &Path) -> Result<Vec<PortCounters>, ClusterError> {
     let talk = async {
-        let mut stream = UnixStream::connect(mgmt)
-            .await
-            .map_err(|e| format!("cannot reach the switch at {}: {e}", mgmt.display()))?;
+        let mut stream = UnixStream::connect(mgmt).await?;
         let mut text = String::new();
         let mut buf = [0u8; 8192];
         // The banner ends with the prompt; then the command's answer ends with its status.
         read_until(&mut stream, &mut text, &mut buf, "vde$ ").await?;
         text.clear();
-        stream
-            .write_all(b"port/allprint\n")
-            .await
-            .map_err(|e| e.to_string())?;
+        stream.write_all(b"port/allprint\n").await?;
         read_until(&mut stream, &mut text, &mut buf, "1000 Success").await?;
-        Ok::<_, String>(parse_ports(&text))
+        Ok::<_, std::io::Error>(parse_ports(&text))
     };
+    let timeout = std::io::Error::new(std::io::ErrorKind::TimedOut, "it did not answer");
     tokio::time::timeout(Duration::from_secs(5), talk)
         .await
-        .map_err(|_| format!("the switch at {} did not answer", mgmt.display()))?
+        .unwrap_or(Err(timeout))
+        .map_err(|e| ClusterError::io(format!("reach the switch at {}", mgmt.display()), e))
 }
 
 async fn read_until(
@@ -85,11 +84,14 @@ async fn read_until(
     text: &mut String,
     buf: &mut [u8],
     end: &str,
-) -> Result<(), String> {
+) -> std::io::Result<()> {
     while !text.contains(end) {
-        let n = stream.read(buf).await.map_err(|e| e.to_string())?;
+        let n = stream.read(buf).await?;
         if n == 0 {
-            return Err("the switch closed its management socket".into());
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the switch closed its management socket",
+            ));
         }
         text.push_str(&String::from_utf8_lossy(&buf[..n]));
     }

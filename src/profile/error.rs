@@ -14,7 +14,9 @@ pub struct Problem {
     pub position: Option<(usize, usize)>,
     /// The field path, for rules about values (`networks.cluster.vlan`).
     pub field: Option<String>,
+    /// What is wrong.
     pub message: String,
+    /// What would be right.
     pub fix: String,
 }
 
@@ -60,7 +62,10 @@ pub enum ProfileError {
     #[error(
         "no profiles found: {searched} has no cluster.yaml\n  fix: run n3x inside the n3x repository, or pass --profiles DIR (or set N3X_PROFILES)"
     )]
-    NotFound { searched: String },
+    NotFound {
+        /// Where they were looked for.
+        searched: String,
+    },
     /// One or more problems in the files; all of them are listed.
     #[error("{}", list(.0))]
     Invalid(Vec<Problem>),

@@ -22,8 +22,11 @@ pub use model::*;
 
 /// The file names a profiles directory holds.
 pub const MACHINES_FILE: &str = "machines.yaml";
+/// The cluster file's name in the profiles directory.
 pub const CLUSTER_FILE: &str = "cluster.yaml";
+/// The matrix file's name in the profiles directory.
 pub const MATRIX_FILE: &str = "matrix.yaml";
+/// The network profiles' directory in the profiles directory.
 pub const NETWORK_DIR: &str = "network";
 
 /// A loaded and validated set of profiles.
@@ -31,10 +34,13 @@ pub const NETWORK_DIR: &str = "network";
 pub struct Profiles {
     /// The `profiles/` directory they were read from.
     pub root: PathBuf,
+    /// `machines.yaml`.
     pub machines: IndexMap<String, Machine>,
+    /// `cluster.yaml`.
     pub cluster: ClusterFile,
     /// Network profiles by name, sorted by name.
     pub networks: IndexMap<String, NetworkProfile>,
+    /// `matrix.yaml`.
     pub matrix: MatrixFile,
 }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MachinesFile {
+    /// Every machine by name.
     pub machines: IndexMap<String, Machine>,
 }
 
@@ -40,7 +41,9 @@ pub struct Machine {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Arch {
+    /// 64-bit x86.
     X86_64,
+    /// 64-bit Arm.
     Aarch64,
 }
 
@@ -69,9 +72,13 @@ pub struct ArtifactType {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct QemuDefaults {
+    /// The QEMU program (`qemu-system-x86_64`).
     pub binary: String,
+    /// QEMU's `-M` machine type.
     pub machine: String,
+    /// Memory per node, in MiB.
     pub memory_mib: u32,
+    /// Virtual CPUs per node.
     pub cpus: u32,
 }
 
@@ -79,8 +86,11 @@ pub struct QemuDefaults {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterFile {
+    /// The cluster's name.
     pub name: String,
+    /// Settings every k3s node shares.
     pub k3s: K3sSettings,
+    /// The nodes, servers and agents.
     pub nodes: Vec<ClusterNode>,
 }
 
@@ -88,18 +98,25 @@ pub struct ClusterFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct K3sSettings {
+    /// The k3s release (`v1.35.0+k3s1`).
     pub version: String,
     /// sha256 of the release's binaries, by Debian architecture (`amd64`, `arm64`).
     #[serde(default)]
     pub sha256: K3sChecksums,
+    /// The pods' network.
     pub cluster_cidr: Ipv4Net,
+    /// The services' network.
     pub service_cidr: Ipv4Net,
+    /// The join token.
     pub token: TokenSettings,
     #[serde(default)]
+    /// Packaged components k3s does not start (`traefik`, …).
     pub disable: Vec<String>,
     #[serde(default)]
+    /// The mode of the kubeconfig k3s writes (`0644`).
     pub write_kubeconfig_mode: Option<String>,
     #[serde(default)]
+    /// Extra k3s settings per role.
     pub extra: ExtraByRole,
 }
 
@@ -121,6 +138,7 @@ pub struct K3sChecksums {
 pub struct TokenSettings {
     /// Absolute path of the token file on every node (mode 0600).
     pub node_path: String,
+    /// Where the token comes from.
     pub source: TokenSource,
     /// Host file holding the token, for `source: file`.
     #[serde(default)]
@@ -134,8 +152,11 @@ pub struct TokenSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenSource {
+    /// n3x generates it (once, kept in the state directory).
     Generate,
+    /// A host file holds it (`file:`).
     File,
+    /// A host environment variable holds it (`env:`).
     Env,
 }
 
@@ -144,8 +165,10 @@ pub enum TokenSource {
 #[serde(deny_unknown_fields)]
 pub struct ExtraByRole {
     #[serde(default)]
+    /// For every server.
     pub server: IndexMap<String, FlagValue>,
     #[serde(default)]
+    /// For every agent.
     pub agent: IndexMap<String, FlagValue>,
 }
 
@@ -153,8 +176,11 @@ pub struct ExtraByRole {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum FlagValue {
+    /// A switch: `--flag` when true.
     Bool(bool),
+    /// One value: `--flag=value`.
     Text(String),
+    /// A repeated flag: `--flag=a --flag=b`.
     List(Vec<String>),
 }
 
@@ -162,7 +188,9 @@ pub enum FlagValue {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterNode {
+    /// The node's name (its hostname).
     pub name: String,
+    /// Server or agent.
     pub role: Role,
     /// The server that initialises the cluster (embedded etcd).
     #[serde(default)]
@@ -176,7 +204,9 @@ pub struct ClusterNode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// Runs the control plane.
     Server,
+    /// Runs workloads only.
     Agent,
 }
 
@@ -197,18 +227,24 @@ pub struct NetworkProfile {
     /// Filled from the file name, not from the file.
     #[serde(skip)]
     pub name: String,
+    /// What the profile is for, in a line.
     pub description: String,
+    /// Static addresses or DHCP reservations.
     pub mode: AddressMode,
     /// The link the VLANs ride on: a NIC (`eth1`) or the bond's name.
     #[serde(default)]
     pub trunk: Option<String>,
     #[serde(default)]
+    /// The bond, when the profile has one.
     pub bond: Option<Bond>,
+    /// The IP networks by name.
     pub networks: IndexMap<String, Network>,
     /// The network whose address and interface k3s uses (node-ip, flannel-iface).
     pub k3s_network: String,
     #[serde(default)]
+    /// The DHCP server, for `mode: dhcp`.
     pub dhcp: Option<Dhcp>,
+    /// Every node's place in the profile, by node name.
     pub nodes: IndexMap<String, ProfileNode>,
 }
 
@@ -216,7 +252,9 @@ pub struct NetworkProfile {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AddressMode {
+    /// Addresses are written into each node's files.
     Static,
+    /// A DHCP server hands out each node's reserved address.
     Dhcp,
 }
 
@@ -224,15 +262,22 @@ pub enum AddressMode {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bond {
+    /// The bond device's name (`bond0`).
     pub name: String,
+    /// Its member NICs, in order.
     pub members: Vec<String>,
+    /// Its bonding mode.
     pub mode: BondMode,
     #[serde(default)]
+    /// The member that carries traffic while it is up (active-backup).
     pub primary: Option<String>,
+    /// How often the links are checked, in ms.
     pub miimon_ms: u32,
     #[serde(default)]
+    /// How long a link must be up before it is used, in ms.
     pub updelay_ms: Option<u32>,
     #[serde(default)]
+    /// How long a link must be down before it is given up, in ms.
     pub downdelay_ms: Option<u32>,
 }
 
@@ -240,18 +285,25 @@ pub struct Bond {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 pub enum BondMode {
     #[serde(rename = "balance-rr")]
+    /// Round robin.
     BalanceRr,
     #[serde(rename = "active-backup")]
+    /// One member at a time, the others stand by.
     ActiveBackup,
     #[serde(rename = "balance-xor")]
+    /// By a hash of the addresses.
     BalanceXor,
     #[serde(rename = "broadcast")]
+    /// Everything on every member.
     Broadcast,
     #[serde(rename = "802.3ad")]
+    /// IEEE 802.3ad link aggregation (LACP).
     Lacp,
     #[serde(rename = "balance-tlb")]
+    /// Adaptive transmit load balancing.
     BalanceTlb,
     #[serde(rename = "balance-alb")]
+    /// Adaptive load balancing.
     BalanceAlb,
 }
 
@@ -274,10 +326,13 @@ impl BondMode {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Network {
+    /// Its subnet.
     pub subnet: Ipv4Net,
     #[serde(default)]
+    /// The interface it is untagged on (none: a VLAN on the trunk).
     pub interface: Option<String>,
     #[serde(default)]
+    /// Its VLAN ID on the trunk.
     pub vlan: Option<u32>,
 }
 
@@ -285,8 +340,11 @@ pub struct Network {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dhcp {
+    /// The node that serves DHCP.
     pub server: DhcpServer,
+    /// The dynamic pool.
     pub range: DhcpRange,
+    /// The lease time (`12h`).
     pub lease: String,
 }
 
@@ -294,8 +352,11 @@ pub struct Dhcp {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DhcpServer {
+    /// Its name.
     pub name: String,
+    /// Its address.
     pub address: Ipv4Addr,
+    /// Its MAC address.
     pub mac: String,
 }
 
@@ -303,7 +364,9 @@ pub struct DhcpServer {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DhcpRange {
+    /// The first address of the pool.
     pub start: Ipv4Addr,
+    /// The last address of the pool.
     pub end: Ipv4Addr,
 }
 
@@ -325,10 +388,15 @@ pub struct ProfileNode {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MatrixFile {
+    /// The matrix format's version.
     pub version: String,
+    /// The Debian release the images build on.
     pub distro: String,
+    /// Image roles by name.
     pub roles: IndexMap<String, ImageRole>,
+    /// The order kas overlays are applied in.
     pub overlay_order: Vec<OverlayRule>,
+    /// The variants, one line each.
     pub variants: Vec<VariantSpec>,
 }
 
@@ -336,7 +404,9 @@ pub struct MatrixFile {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImageRole {
+    /// The kas image overlay (`kas/image/<kas_image>.yml`).
     pub kas_image: String,
+    /// The ISAR recipe it builds.
     pub recipe: String,
 }
 
@@ -347,23 +417,35 @@ pub enum OverlayRule {
     /// A kas file template; used when every `{placeholder}` in it has a value.
     Template(String),
     /// A kas file used only for the listed roles.
-    ForRoles { overlay: String, roles: Vec<String> },
+    ForRoles {
+        /// The kas file.
+        overlay: String,
+        /// The roles it applies to.
+        roles: Vec<String>,
+    },
 }
 
 /// One line of the variant list; `profiles` × `nodes` expand to one variant each.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VariantSpec {
+    /// The machine.
     pub machine: String,
+    /// The image role.
     pub role: String,
     #[serde(default)]
+    /// A feature overlay (`swupdate`, …).
     pub feature: Option<String>,
     #[serde(default)]
+    /// A test overlay.
     pub test_overlay: Option<String>,
     #[serde(default)]
+    /// Network profiles it is built for (one variant each).
     pub profiles: Vec<String>,
     #[serde(default)]
+    /// Cluster nodes it is built for (one variant each).
     pub nodes: Vec<String>,
     #[serde(default)]
+    /// Whether its artifacts are published in a release.
     pub release: bool,
 }

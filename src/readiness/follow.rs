@@ -9,14 +9,15 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, broadcast};
 
+use super::error::ProbeError;
 use super::network::{self, Expected};
 use super::signatures::{self, Source};
 use super::{
-    CLUSTER, Expectations, NodeReport, Outcome, Report, SignatureHit, Stage, StageEvent, kube,
-    runs_k3s,
+    CLUSTER, Expectations, NodeReport, Outcome, ReadinessUpdate, Report, SignatureHit, Stage,
+    StageEvent, Updates, kube, runs_k3s,
 };
 use crate::cluster::control::ControlChannel;
-use crate::cluster::engine::{Cluster, ClusterUpdate, ConsoleLine, Updates};
+use crate::cluster::engine::{Cluster, ConsoleLine};
 use crate::profile::Profiles;
 use crate::supervise::Child;
 
@@ -68,12 +69,9 @@ struct Channel {
 }
 
 impl Channel {
-    async fn shell(&self, script: &str) -> Result<crate::cluster::control::ExecOutput, String> {
+    async fn shell(&self, script: &str) -> Result<crate::cluster::control::ExecOutput, ProbeError> {
         let _one = self.lock.lock().await;
-        self.control
-            .shell(script, PROBE)
-            .await
-            .map_err(|e| e.to_string())
+        Ok(self.control.shell(script, PROBE).await?)
     }
 }
 
@@ -90,7 +88,7 @@ struct Shared {
 
 impl Shared {
     fn publish(&self, event: &StageEvent) {
-        let _ = self.updates.send(ClusterUpdate::Stage(event.clone()));
+        self.updates.send(ReadinessUpdate::Stage(event.clone()));
     }
 
     /// Pins a hit on its node (once per signature) and publishes it.
@@ -102,7 +100,7 @@ impl Shared {
         if !watch.ids.insert(hit.id.clone()) {
             return;
         }
-        let _ = self.updates.send(ClusterUpdate::Signature(hit.clone()));
+        self.updates.send(ReadinessUpdate::Signature(hit.clone()));
         if definite && watch.definite.is_none() {
             watch.definite = Some(hit.clone());
         }
@@ -560,11 +558,11 @@ impl NodeRun {
                             Ok(detail) => return End::Passed(detail),
                             Err(problems) => last = problems,
                         },
-                        Err(e) => last = vec![e],
+                        Err(e) => last = vec![e.to_string()],
                     }
                 }
                 Ok(out) => last = vec![format!("`ip -j addr` failed: {}", out.stderr.trim())],
-                Err(e) => last = vec![e],
+                Err(e) => last = vec![e.to_string()],
             }
             if let Some((detail, hint)) = self.interrupted() {
                 return End::Failed(detail, hint);
@@ -623,7 +621,7 @@ impl NodeRun {
     }
 
     /// Runs `script` (which prints `@@N3X@@` and then the journal) and scans the journal part.
-    async fn probe(&mut self, ch: &Channel, script: &str) -> Result<String, String> {
+    async fn probe(&mut self, ch: &Channel, script: &str) -> Result<String, ProbeError> {
         let full = format!("{script}\necho @@N3X@@\n{}", self.journal_script());
         let out = ch.shell(&full).await?;
         let (head, journal) = out
@@ -652,7 +650,9 @@ impl NodeRun {
                     "the image has no k3s binary (no `k3s` on PATH): build it with `--k3s-binary PATH`".into(),
                 );
             }
-            Err(e) => return End::Failed(e.clone(), format!("cannot ask the node for k3s: {e}")),
+            Err(e) => {
+                return End::Failed(e.to_string(), format!("cannot ask the node for k3s: {e}"));
+            }
         };
         let version_line = version
             .lines()
@@ -679,7 +679,7 @@ impl NodeRun {
                         return End::Passed(format!("{}.service active ({what})", self.unit));
                     }
                 }
-                Err(e) => state = e,
+                Err(e) => state = e.to_string(),
             }
             if let Some((detail, hint)) = self.interrupted() {
                 return End::Failed(detail, hint);
@@ -723,7 +723,7 @@ impl NodeRun {
                     }
                     last = head.split_whitespace().collect::<Vec<_>>().join(" ");
                 }
-                Err(e) => last = e,
+                Err(e) => last = e.to_string(),
             }
             if let Some((detail, hint)) = self.interrupted() {
                 return End::Failed(detail, hint);
@@ -776,7 +776,10 @@ impl NodeRun {
                     .map(|o| o.stdout)
             };
             match listed.and_then(|text| {
-                kube::nodes(&text).map_err(|e| format!("{e}: {}", shorten(&text, 120)))
+                kube::nodes(&text).map_err(|e| ProbeError::Listing {
+                    source: Box::new(e),
+                    output: shorten(&text, 120),
+                })
             }) {
                 Ok(nodes) => match nodes.iter().find(|n| n.name == self.spec.name) {
                     None => {
@@ -833,7 +836,7 @@ impl NodeRun {
                         }
                     }
                 },
-                Err(e) => last = e,
+                Err(e) => last = e.to_string(),
             }
             if let Some((detail, hint)) = self.interrupted() {
                 return End::Failed(detail, hint);

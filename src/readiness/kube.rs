@@ -1,6 +1,7 @@
 //! `k3s kubectl get nodes -o json`, read with serde: the nodes, their addresses, roles and
 //! `Ready` condition.
 
+use super::ProbeError;
 use serde::Deserialize;
 
 /// A `v1 List` (or `NodeList`) of nodes.
@@ -98,14 +99,10 @@ impl KubeNode {
 }
 
 /// Reads `kubectl get nodes -o json`.
-pub fn nodes(json: &str) -> Result<Vec<KubeNode>, String> {
-    let list: List = serde_json::from_str(json)
-        .map_err(|e| format!("`kubectl get nodes -o json` printed no node list: {e}"))?;
+pub fn nodes(json: &str) -> Result<Vec<KubeNode>, ProbeError> {
+    let list: List = serde_json::from_str(json).map_err(ProbeError::NodeList)?;
     if list.kind != "List" && list.kind != "NodeList" {
-        return Err(format!(
-            "`kubectl get nodes -o json` printed a {}, not a List",
-            list.kind
-        ));
+        return Err(ProbeError::NotAList(list.kind));
     }
     Ok(list
         .items
@@ -182,8 +179,13 @@ mod tests {
         assert_eq!(n.ready.as_ref().unwrap().reason, "NodeStatusUnknown");
         assert_eq!(n.internal_ip, None);
         let refused = "The connection to the server localhost:8080 was refused - did you specify the right host or port?";
-        assert!(nodes(refused).unwrap_err().contains("no node list"));
+        assert!(
+            nodes(refused)
+                .unwrap_err()
+                .to_string()
+                .contains("no node list")
+        );
         let pod = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"}}"#;
-        assert!(nodes(pod).unwrap_err().contains("Pod"));
+        assert!(nodes(pod).unwrap_err().to_string().contains("Pod"));
     }
 }

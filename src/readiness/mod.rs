@@ -1,18 +1,31 @@
 //! Per-node k3s readiness: every node of a running cluster goes through named [`Stage`]s, from
 //! QEMU's start to its k3s node being `Ready`, each with its own timeout, its elapsed time and
 //! a hint when it fails; known failure patterns in the console and the k3s journal
-//! ([`SignatureHit`]) are pinned on the node. Events flow on the cluster engine's update
-//! channel (`ClusterUpdate::Stage`, `ClusterUpdate::Signature`); [`follow`] returns a
-//! [`Report`] for the test runner.
+//! ([`SignatureHit`]) are pinned on the node. The engine publishes its own
+//! [`ReadinessUpdate`]s on the bounded stream it is given; [`start`] ends with a [`Report`].
 
 use std::time::Duration;
 
+mod error;
 mod follow;
 pub mod kube;
 pub mod network;
 pub mod signatures;
 
+pub use error::{ProbeError, SignatureError};
 pub use follow::{STANDIN_MARK, start};
+
+/// What the readiness engine publishes while it follows a cluster.
+#[derive(Debug, Clone)]
+pub enum ReadinessUpdate {
+    /// A stage of a node (or of the cluster) moved on.
+    Stage(StageEvent),
+    /// A known failure pattern was seen on a node.
+    Signature(SignatureHit),
+}
+
+/// Where the readiness engine publishes.
+pub type Updates = crate::stream::Publisher<ReadinessUpdate>;
 
 /// The stages of one node, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -234,7 +247,7 @@ impl NodeReport {
     }
 }
 
-/// The outcome of [`follow`]: every node, and the cluster-wide stage.
+/// The outcome of [`start`]: every node, and the cluster-wide stage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     /// Every expected node.
@@ -328,7 +341,7 @@ impl Timeouts {
     }
 }
 
-/// What [`follow`] expects of a cluster.
+/// What [`start`] expects of a cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expectations {
     /// The nodes to follow (every node of the plan by default).
@@ -358,19 +371,6 @@ impl Expectations {
 /// Whether a node of `role` runs k3s (a DHCP server node does not).
 pub fn runs_k3s(role: &str) -> bool {
     matches!(role, "server" | "agent")
-}
-
-/// Follows every expected node of `cluster` through its stages, publishing
-/// `ClusterUpdate::Stage` and `ClusterUpdate::Signature` on `updates`, until every node is
-/// `Ready` and the cluster stage passed, or a stage failed, or time ran out. To run it on
-/// its own task, use [`start`], whose future does not borrow the cluster.
-pub async fn follow(
-    cluster: &crate::cluster::engine::Cluster,
-    profiles: std::sync::Arc<crate::profile::Profiles>,
-    expect: Expectations,
-    updates: crate::cluster::engine::Updates,
-) -> Report {
-    start(cluster, profiles, expect, updates).await
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use super::ProbeError;
 use crate::profile::{AddressMode, NetworkProfile};
 use crate::render::networkd::{self, UnitKind};
 
@@ -158,10 +159,9 @@ pub struct Link {
 }
 
 /// Reads `ip -j addr` and `ip -d -j link` output.
-pub fn observed(addr_json: &str, link_json: &str) -> Result<BTreeMap<String, Link>, String> {
-    let parse = |what: &str, text: &str| -> Result<Vec<Value>, String> {
-        serde_json::from_str::<Vec<Value>>(text)
-            .map_err(|e| format!("cannot read `{what}` output as JSON: {e}"))
+pub fn observed(addr_json: &str, link_json: &str) -> Result<BTreeMap<String, Link>, ProbeError> {
+    let parse = |what: &'static str, text: &str| -> Result<Vec<Value>, ProbeError> {
+        serde_json::from_str::<Vec<Value>>(text).map_err(|source| ProbeError::Json { what, source })
     };
     let mut links: BTreeMap<String, Link> = BTreeMap::new();
     for l in parse("ip -d -j link", link_json)? {
@@ -449,7 +449,9 @@ mod tests {
 
     #[test]
     fn output_that_is_not_json_is_an_error_that_names_the_command() {
-        let e = observed("Command \"-j\" is unknown", "[]").unwrap_err();
+        let e = observed("Command \"-j\" is unknown", "[]")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`ip -j addr`"), "{e}");
     }
 }

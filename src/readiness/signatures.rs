@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde::Deserialize;
 
+use super::SignatureError;
 use super::SignatureHit;
 
 /// The data file.
@@ -92,21 +93,24 @@ impl Signature {
 }
 
 /// Parses a signature file; errors name the entry and what is wrong with it.
-pub fn parse(text: &str) -> Result<Vec<Signature>, String> {
-    let raw: Vec<Raw> =
-        serde_yaml::from_str(text).map_err(|e| format!("src/readiness/signatures.yaml: {e}"))?;
+pub fn parse(text: &str) -> Result<Vec<Signature>, SignatureError> {
+    let raw: Vec<Raw> = serde_yaml::from_str(text).map_err(SignatureError::Yaml)?;
     let mut out: Vec<Signature> = Vec::new();
     for (i, r) in raw.into_iter().enumerate() {
-        let at = format!("src/readiness/signatures.yaml: entry {} ({})", i + 1, r.id);
+        let at = |problem: String| SignatureError::Entry {
+            entry: i + 1,
+            id: r.id.clone(),
+            problem,
+        };
         if out.iter().any(|s| s.id == r.id) {
-            return Err(format!("{at}: the id is used twice"));
+            return Err(at("the id is used twice".into()));
         }
         let pattern = match (r.regex, r.substring) {
             (Some(re), None) => Pattern::Regex(
-                Regex::new(&re).map_err(|e| format!("{at}: the regex does not compile: {e}"))?,
+                Regex::new(&re).map_err(|e| at(format!("the regex does not compile: {e}")))?,
             ),
             (None, Some(s)) if !s.is_empty() => Pattern::Substring(s),
-            _ => return Err(format!("{at}: give exactly one of `regex` and `substring`")),
+            _ => return Err(at("give exactly one of `regex` and `substring`".into())),
         };
         for (field, value) in [
             ("title", &r.title),
@@ -114,7 +118,7 @@ pub fn parse(text: &str) -> Result<Vec<Signature>, String> {
             ("fix", &r.fix),
         ] {
             if value.trim().is_empty() {
-                return Err(format!("{at}: `{field}` is empty"));
+                return Err(at(format!("`{field}` is empty")));
             }
         }
         out.push(Signature {
@@ -243,7 +247,7 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join("\n")
         );
-        let e = parse(&dup).unwrap_err();
+        let e = parse(&dup).unwrap_err().to_string();
         assert!(
             e.contains("stale-bootstrap-token") && e.contains("twice"),
             "{e}"
@@ -252,12 +256,14 @@ mod tests {
         assert!(
             parse(both)
                 .unwrap_err()
+                .to_string()
                 .contains("entry 1 (x): give exactly one")
         );
         let bad = "- {id: y, title: t, source: any, regex: '(', definite: true, explanation: e, fix: f, example: a, near_miss: c}";
         assert!(
             parse(bad)
                 .unwrap_err()
+                .to_string()
                 .contains("(y): the regex does not compile")
         );
         let source = "- {id: z, title: t, source: disk, substring: a, definite: true, explanation: e, fix: f, example: a, near_miss: c}";

@@ -10,8 +10,11 @@ use crate::profile::{Dhcp, NetworkProfile};
 /// One fixed address handed out by MAC.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Reservation {
+    /// The node.
     pub node: String,
+    /// Its MAC address.
     pub mac: String,
+    /// Its reserved address.
     pub address: String,
 }
 
@@ -39,6 +42,7 @@ pub fn reservations(profile: &NetworkProfile) -> Vec<Reservation> {
 /// `services.dnsmasq.settings`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DnsmasqSettings {
+    /// The interface the server listens on.
     pub interface: String,
     /// `start,end,netmask,lease`.
     pub range: String,

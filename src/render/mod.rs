@@ -14,8 +14,11 @@ use crate::profile::{ClusterNode, NETWORK_DIR, NetworkProfile, Profiles, Role};
 /// One rendered file: a path relative to the output root, its bytes, its mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedFile {
+    /// Its path, relative to the node's tree.
     pub path: String,
+    /// Its contents.
     pub contents: String,
+    /// Its file mode.
     pub mode: u32,
 }
 
@@ -32,12 +35,22 @@ impl RenderedFile {
 /// Why a render request could not be served.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RenderError {
+    /// No network profile has this name.
     #[error("unknown network profile `{name}`\n  fix: use one of: {known}")]
-    UnknownProfile { name: String, known: String },
+    UnknownProfile {
+        /// The name asked for.
+        name: String,
+        /// The profiles there are.
+        known: String,
+    },
+    /// The profile has no such node.
     #[error("unknown node `{node}` in profile `{profile}`\n  fix: use one of: {known}")]
     UnknownNode {
+        /// The node asked for.
         node: String,
+        /// The profile.
         profile: String,
+        /// Its nodes.
         known: String,
     },
 }

@@ -14,20 +14,25 @@ use crate::profile::{AddressMode, BondMode, NetworkProfile};
 pub struct Unit {
     /// File name without the extension, e.g. `20-vlan-cluster`.
     pub stem: String,
+    /// `.network` or `.netdev`.
     pub kind: UnitKind,
+    /// Its sections, in order.
     pub sections: Vec<Section>,
 }
 
 /// The two kinds of networkd unit files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnitKind {
+    /// A `.network` unit.
     Network,
+    /// A `.netdev` unit.
     Netdev,
 }
 
 /// One `[Section]` of a unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Section {
+    /// The section's name (`[Match]` without brackets).
     pub name: &'static str,
     /// Single-valued keys; rendered sorted by name.
     pub keys: Vec<(&'static str, String)>,

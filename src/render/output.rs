@@ -18,11 +18,22 @@ use super::RenderedFile;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Drift {
     /// The file exists with other contents; `diff` is a unified diff (disk → rendered).
-    Changed { path: String, diff: String },
+    Changed {
+        /// The file.
+        path: String,
+        /// What would change.
+        diff: String,
+    },
     /// The rendered file does not exist on disk.
-    Missing { path: String },
+    Missing {
+        /// The file.
+        path: String,
+    },
     /// A file in an owned directory that is no longer rendered.
-    Stale { path: String },
+    Stale {
+        /// The file.
+        path: String,
+    },
 }
 
 impl Drift {
@@ -58,8 +69,11 @@ pub fn drift_report(drift: &[Drift], what: &str, fix: &str) -> String {
 /// What a write did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteSummary {
+    /// The files written.
     pub written: Vec<String>,
+    /// How many files were already current.
     pub unchanged: usize,
+    /// The stale files removed.
     pub removed: Vec<String>,
 }
 

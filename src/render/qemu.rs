@@ -11,12 +11,19 @@ use crate::profile::{NetworkProfile, Profiles};
 /// A test cluster's topology, ready to be started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {
+    /// The network profile.
     pub profile: String,
+    /// The machine.
     pub machine: String,
+    /// The QEMU program.
     pub qemu_binary: String,
+    /// QEMU's `-M` machine type.
     pub qemu_machine: String,
+    /// The switches, one per network segment.
     pub segments: Vec<Segment>,
+    /// The cables between switches.
     pub cables: Vec<Cable>,
+    /// The nodes.
     pub nodes: Vec<PlanNode>,
 }
 
@@ -32,6 +39,7 @@ impl Plan {
 /// One L2 segment: a switch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Segment {
+    /// The segment's name (`sw-eth1`).
     pub name: String,
     /// Every VLAN some port of the switch carries (empty: untagged traffic only).
     pub vlans: Vec<u32>,
@@ -40,28 +48,39 @@ pub struct Segment {
 /// A cable joining two switches (the two halves of a bonded network).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Cable {
+    /// One switch.
     pub a: String,
+    /// The other switch.
     pub b: String,
+    /// The VLANs the cable carries.
     pub vlans: Vec<u32>,
 }
 
 /// One VM.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlanNode {
+    /// The node's name.
     pub name: String,
     /// `server`, `agent`, or `dhcp-server` for the infrastructure node of a DHCP profile.
     pub role: String,
+    /// Its memory, in MiB.
     pub memory_mib: u32,
+    /// Its virtual CPUs.
     pub cpus: u32,
+    /// Its machine ID (derived from its name).
     pub machine_id: String,
+    /// Its kernel command line.
     pub kernel_cmdline: String,
+    /// Its NICs, in order.
     pub nics: Vec<PlanNic>,
 }
 
 /// One NIC of a node, in QEMU (and so kernel-name) order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlanNic {
+    /// The NIC's name (`eth1`).
     pub name: String,
+    /// Its MAC address (derived from the names).
     pub mac: String,
     /// The switch it is plugged into; `None` for an unconnected placeholder (keeps names stable).
     pub segment: Option<String>,
@@ -72,16 +91,32 @@ pub struct PlanNic {
 /// Why a plan could not be made.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PlanError {
+    /// The machine has no QEMU settings.
     #[error(
         "machine `{machine}` cannot be emulated (it has no qemu settings in profiles/machines.yaml)\n  fix: use an emulated machine: {emulated}"
     )]
-    NotEmulated { machine: String, emulated: String },
+    NotEmulated {
+        /// The machine.
+        machine: String,
+        /// The machines that can be.
+        emulated: String,
+    },
+    /// No machine has this name.
     #[error("unknown machine `{machine}`\n  fix: use one of: {known}")]
-    UnknownMachine { machine: String, known: String },
+    UnknownMachine {
+        /// The name asked for.
+        machine: String,
+        /// The machines there are.
+        known: String,
+    },
+    /// The profile has no such node.
     #[error("node `{node}` has no place in profile `{profile}`\n  fix: use one of: {known}")]
     UnknownNode {
+        /// The node asked for.
         node: String,
+        /// The profile.
         profile: String,
+        /// Its nodes.
         known: String,
     },
 }

@@ -9,6 +9,8 @@ use std::time::SystemTime;
 use super::TestUpdate;
 use super::result::{TestResult, Verdict, secs};
 use crate::cluster::engine::{ClusterUpdate, NodeState};
+use crate::readiness::ReadinessUpdate;
+use crate::session::SessionUpdate;
 
 /// How the lines are written.
 #[derive(Debug, Clone, Default)]
@@ -110,23 +112,30 @@ impl Batch {
                     ),
                 );
             }
-            TestUpdate::Cluster { test, update } => match update {
-                ClusterUpdate::Note(text) => Self::line(out, &test, &format!("n3x: {text}")),
-                ClusterUpdate::Console { node, child } => Self::line(
+            TestUpdate::Session { test, update } => match update {
+                SessionUpdate::Cluster(ClusterUpdate::Note(text)) => {
+                    Self::line(out, &test, &format!("n3x: {text}"))
+                }
+                SessionUpdate::Cluster(ClusterUpdate::Console { node, child }) => Self::line(
                     out,
                     &test,
                     &format!("[{node}] QEMU started (pid {})", child.pid()),
                 ),
-                ClusterUpdate::State {
+                SessionUpdate::Cluster(ClusterUpdate::State {
                     node,
                     state: NodeState::Failed(why),
-                } => Self::line(out, &test, &format!("[{node}] QEMU failed: {why}")),
-                ClusterUpdate::Stage(event) => Self::line(out, &test, &event.line()),
-                ClusterUpdate::Signature(hit) => Self::line(out, &test, &hit.lines()),
-                ClusterUpdate::Line { .. }
-                | ClusterUpdate::Remote { .. }
-                | ClusterUpdate::Topology(_)
-                | ClusterUpdate::State { .. } => {}
+                }) => Self::line(out, &test, &format!("[{node}] QEMU failed: {why}")),
+                SessionUpdate::Readiness(ReadinessUpdate::Stage(event)) => {
+                    Self::line(out, &test, &event.line())
+                }
+                SessionUpdate::Readiness(ReadinessUpdate::Signature(hit)) => {
+                    Self::line(out, &test, &hit.lines())
+                }
+                SessionUpdate::Cluster(_)
+                | SessionUpdate::Report(_)
+                | SessionUpdate::Started(_)
+                | SessionUpdate::Stopping
+                | SessionUpdate::Stopped => {}
             },
             TestUpdate::Check { test, check } => Self::line(
                 out,

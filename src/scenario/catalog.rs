@@ -193,6 +193,23 @@ pub fn list_table(p: &Profiles, catalog: &[TestDef]) -> String {
     out
 }
 
+/// The order tests run in: as given, except that a test that can run on an earlier test's
+/// cluster ([`super::runner::reusable`]) moves right behind it.
+pub fn run_order(tests: Vec<TestDef>) -> Vec<TestDef> {
+    let mut out = tests;
+    for i in 0..out.len() {
+        if let Some(d) = out[..i]
+            .iter()
+            .position(|d| super::runner::reusable(d, &out[i]))
+            && !(d + 1 < i && super::runner::reusable(&out[d], &out[d + 1]))
+        {
+            let t = out.remove(i);
+            out.insert(d + 1, t);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

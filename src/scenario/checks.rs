@@ -8,6 +8,7 @@ use crate::cluster::control::ControlChannel;
 use crate::cluster::engine::Cluster;
 use crate::cluster::qemu::nic_device_id;
 
+use super::ScenarioError;
 use super::result::Check;
 
 /// How long a probe command may take in a guest under TCG.
@@ -16,22 +17,19 @@ const PROBE: Duration = Duration::from_secs(60);
 /// How long joiners that must not join get to try, once server-1 is Ready.
 pub const JOIN_WINDOW: Duration = Duration::from_secs(45);
 
-fn control(cluster: &Cluster, node: &str) -> Result<ControlChannel, String> {
-    cluster
-        .control(node)
-        .ok_or_else(|| format!("{node} is not a node of this cluster"))
+fn control(cluster: &Cluster, node: &str) -> Result<ControlChannel, ScenarioError> {
+    cluster.control(node).ok_or_else(|| ScenarioError::NoNode {
+        node: node.to_string(),
+    })
 }
 
-async fn sh(cluster: &Cluster, node: &str, script: &str) -> Result<(i32, String), String> {
-    let out = control(cluster, node)?
-        .shell(script, PROBE)
-        .await
-        .map_err(|e| e.to_string())?;
+async fn sh(cluster: &Cluster, node: &str, script: &str) -> Result<(i32, String), ScenarioError> {
+    let out = control(cluster, node)?.shell(script, PROBE).await?;
     Ok((out.code, format!("{}{}", out.stdout, out.stderr)))
 }
 
 /// Whether any of three pings from `from` to `to` is answered.
-async fn ping(cluster: &Cluster, from: &str, to: &str) -> Result<bool, String> {
+async fn ping(cluster: &Cluster, from: &str, to: &str) -> Result<bool, ScenarioError> {
     Ok(sh(cluster, from, &format!("ping -c3 -i0.5 -W3 {to}"))
         .await?
         .0
@@ -39,19 +37,21 @@ async fn ping(cluster: &Cluster, from: &str, to: &str) -> Result<bool, String> {
 }
 
 /// Whether a TCP connection from `from` to `to:port` opens within 5 s.
-async fn connects(cluster: &Cluster, from: &str, to: &str, port: u16) -> Result<bool, String> {
+async fn connects(
+    cluster: &Cluster,
+    from: &str,
+    to: &str,
+    port: u16,
+) -> Result<bool, ScenarioError> {
     let script = format!("timeout 5 bash -c 'exec 3<>/dev/tcp/{to}/{port}'");
     Ok(sh(cluster, from, &script).await?.0 == 0)
 }
 
 /// Each node's name and whether its `Ready` condition is `True`, from the JSON of
 /// `kubectl get nodes -o json`.
-pub fn ready_nodes(json: &str) -> Result<Vec<(String, bool)>, String> {
-    let doc: serde_json::Value = serde_json::from_str(json)
-        .map_err(|e| format!("`kubectl get nodes -o json` printed no JSON ({e})"))?;
-    let items = doc["items"]
-        .as_array()
-        .ok_or("`kubectl get nodes -o json` has no `items` list")?;
+pub fn ready_nodes(json: &str) -> Result<Vec<(String, bool)>, ScenarioError> {
+    let doc: serde_json::Value = serde_json::from_str(json).map_err(ScenarioError::Json)?;
+    let items = doc["items"].as_array().ok_or(ScenarioError::NoItems)?;
     Ok(items
         .iter()
         .map(|n| {
@@ -70,20 +70,22 @@ pub fn ready_nodes(json: &str) -> Result<Vec<(String, bool)>, String> {
 }
 
 /// The nodes `server` knows, with their Ready condition.
-pub async fn nodes_seen_by(cluster: &Cluster, server: &str) -> Result<Vec<(String, bool)>, String> {
+pub async fn nodes_seen_by(
+    cluster: &Cluster,
+    server: &str,
+) -> Result<Vec<(String, bool)>, ScenarioError> {
     let out = control(cluster, server)?
         .exec(
             &["k3s", "kubectl", "get", "nodes", "-o", "json"].map(String::from),
             PROBE,
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     if out.code != 0 {
-        return Err(format!(
-            "`k3s kubectl get nodes -o json` on {server} exited {}: {}",
-            out.code,
-            out.stderr.trim()
-        ));
+        return Err(ScenarioError::Kubectl {
+            server: server.to_string(),
+            code: out.code,
+            stderr: out.stderr.trim().to_string(),
+        });
     }
     ready_nodes(&out.stdout)
 }
@@ -96,7 +98,7 @@ fn check(name: &str, passed: bool, detail: impl Into<String>) -> Check {
     }
 }
 
-async fn active_member(cluster: &Cluster, node: &str, bond: &str) -> Result<String, String> {
+async fn active_member(cluster: &Cluster, node: &str, bond: &str) -> Result<String, ScenarioError> {
     let (_, text) = sh(cluster, node, &format!("cat /proc/net/bonding/{bond}")).await?;
     Ok(text
         .lines()
@@ -107,10 +109,10 @@ async fn active_member(cluster: &Cluster, node: &str, bond: &str) -> Result<Stri
 }
 
 /// Polls `probe` every half second until it holds or `deadline` passes.
-async fn until<F, Fut>(deadline: Duration, mut probe: F) -> Result<bool, String>
+async fn until<F, Fut>(deadline: Duration, mut probe: F) -> Result<bool, ScenarioError>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<bool, String>>,
+    Fut: std::future::Future<Output = Result<bool, ScenarioError>>,
 {
     let start = Instant::now();
     loop {
@@ -147,7 +149,7 @@ pub async fn bond_failover(
                     return out;
                 }
                 Err(e) => {
-                    out.push(check($name, false, e));
+                    out.push(check($name, false, e.to_string()));
                     return out;
                 }
             }
@@ -156,10 +158,13 @@ pub async fn bond_failover(
     let active = active_member(cluster, node, bond).await;
     step!(
         "bond starts on its primary",
-        active.as_ref().map(|a| a == primary).map_err(Clone::clone),
+        active
+            .as_ref()
+            .map(|a| a == primary)
+            .map_err(|e| e.to_string()),
         format!(
             "{node} {bond}: active member {primary} (seen: {})",
-            active.clone().unwrap_or_default()
+            active.as_deref().unwrap_or_default()
         )
     );
     step!(
@@ -246,7 +251,7 @@ pub async fn bond_failover(
                 not_ready.join(", "),
                 seen
             ),
-            Err(e) => e,
+            Err(e) => e.to_string(),
         },
     ));
     out
@@ -283,14 +288,20 @@ pub async fn vlan_isolation(
                      (`n3x cluster status`) and the node's VLAN IDs in the profile"
                 ),
             ),
-            Err(e) => check(&format!("{joiner} cannot reach {server}"), false, e),
+            Err(e) => check(
+                &format!("{joiner} cannot reach {server}"),
+                false,
+                e.to_string(),
+            ),
         });
     }
     let start = Instant::now();
     let mut joined: Vec<String> = Vec::new();
-    let mut last = Err(String::from("never asked"));
+    let mut last: Result<Vec<(String, bool)>, ScenarioError> = Ok(Vec::new());
+    let mut asked = false;
     while start.elapsed() < JOIN_WINDOW && joined.is_empty() {
         last = nodes_seen_by(cluster, server).await;
+        asked = true;
         if let Ok(seen) = &last {
             joined = joiners
                 .iter()
@@ -301,6 +312,7 @@ pub async fn vlan_isolation(
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
     out.push(match (&last, joined.is_empty()) {
+        (Ok(_), true) if !asked => check("no joiner registered", false, "never asked"),
         (Ok(seen), true) => check(
             "no joiner registered",
             true,
@@ -321,7 +333,7 @@ pub async fn vlan_isolation(
                 joined.join(", ")
             ),
         ),
-        (Err(e), _) => check("no joiner registered", false, e.clone()),
+        (Err(e), _) => check("no joiner registered", false, e.to_string()),
     });
     out
 }
@@ -345,6 +357,6 @@ mod tests {
             ]
         );
         assert!(ready_nodes("NAME STATUS\nserver-1 Ready").is_err());
-        assert!(ready_nodes("{}").unwrap_err().contains("items"));
+        assert!(ready_nodes("{}").unwrap_err().to_string().contains("items"));
     }
 }

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::ScenarioError;
 use super::result::{NodeTimeline, TestResult, secs};
 
 /// How many runs of a test the history keeps.
@@ -47,18 +48,22 @@ pub fn previous(history: &[TestResult], backend: &str) -> Option<TestResult> {
 }
 
 /// Appends a run to the history (keeping the last [`KEPT_RUNS`]), written atomically.
-pub fn append(state: &Path, result: &TestResult) -> Result<(), String> {
+pub fn append(state: &Path, result: &TestResult) -> Result<(), ScenarioError> {
     let mut runs = load(state, &result.name);
     runs.push(result.clone());
     let skip = runs.len().saturating_sub(KEPT_RUNS);
     let path = file(state, &result.name);
-    let json = serde_json::to_string_pretty(&runs[skip..]).map_err(|e| e.to_string())?;
+    let failed = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ScenarioError::History { path, source }
+    };
+    let json = serde_json::to_string_pretty(&runs[skip..])
+        .map_err(std::io::Error::other)
+        .map_err(failed(&path))?;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(failed(dir))?;
     }
-    crate::render::output::write_file_atomic(&path, json + "\n")
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    crate::render::output::write_file_atomic(&path, json + "\n").map_err(failed(&path))
 }
 
 /// One stage compared with the last run.

@@ -38,19 +38,29 @@ pub enum MergeError {
     /// A file could not be read.
     #[error("cannot read {file}: {source}")]
     Read {
+        /// The file.
         file: String,
+        /// The underlying error.
         source: std::io::Error,
     },
     /// A file is not well-formed XML.
     #[error(
         "{file}: not well-formed XML: {why}\n  fix: give the JUnit files `n3x test --junit` wrote"
     )]
-    Xml { file: String, why: String },
+    Xml {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        why: String,
+    },
     /// A file is XML but not JUnit.
     #[error("{file}:{line}: {why}\n  fix: give the JUnit files `n3x test --junit` wrote")]
     NotJunit {
+        /// The file.
         file: String,
+        /// The line.
         line: u32,
+        /// What is wrong.
         why: String,
     },
     /// The same test case is in two files.
@@ -58,9 +68,13 @@ pub enum MergeError {
         "test {test} ({suite}) is in both {first} and {second}\n  fix: give each shard's JUnit once; a test in two shards means their plans differed"
     )]
     Duplicate {
+        /// The test case.
         test: String,
+        /// Its suite.
         suite: String,
+        /// The first file that has it.
         first: String,
+        /// The second.
         second: String,
     },
     /// Shards of different plans.
@@ -68,21 +82,33 @@ pub enum MergeError {
         "{file} is shard {shard} of another plan ({theirs}) than {first} ({ours})\n  fix: every shard must see the same test history, or none (a fresh state directory); rerun the shards from one pipeline"
     )]
     OtherPlan {
+        /// The file.
         file: String,
+        /// The file's shard.
         shard: String,
+        /// That shard's plan.
         theirs: String,
+        /// The first file that has it.
         first: String,
+        /// The first file's plan.
         ours: String,
     },
     /// Some shards' JUnit files are missing, or a test did not run.
     #[error(
         "the run is incomplete: {what}; {tests} did not run\n  fix: give every shard's JUnit file (a shard whose runner failed writes none: rerun it)"
     )]
-    Incomplete { what: String, tests: String },
+    Incomplete {
+        /// What was being read or written.
+        what: String,
+        /// The tests that did not run.
+        tests: String,
+    },
     /// The output could not be written.
     #[error("cannot write {file}: {source}")]
     Write {
+        /// The file.
         file: String,
+        /// The underlying error.
         source: std::io::Error,
     },
 }

@@ -3,12 +3,12 @@
 //! checks ([`runner`], [`checks`]), and the reports: line output and GitHub annotations
 //! ([`batch`]), JUnit ([`junit`]), the timeline compared with the last run ([`history`]);
 //! for CI runner fleets the split into shards ([`shard`]) and their merged JUnit ([`merge`]).
-//! The runner publishes [`TestUpdate`]s and never draws.
+//! The runner publishes [`TestUpdate`]s on the bounded stream it is given and never draws.
 
 pub mod batch;
 pub mod catalog;
 pub mod checks;
-pub mod command;
+mod error;
 pub mod history;
 pub mod junit;
 pub mod merge;
@@ -17,7 +17,9 @@ pub mod result;
 pub mod runner;
 pub mod shard;
 
-use crate::cluster::engine::ClusterUpdate;
+use crate::session::SessionUpdate;
+
+pub use error::ScenarioError;
 
 /// What happened in a test run.
 #[derive(Debug, Clone)]
@@ -34,11 +36,11 @@ pub enum TestUpdate {
         nodes: Vec<String>,
     },
     /// Something happened to the test's cluster (stages, console lines, notes).
-    Cluster {
+    Session {
         /// The test.
         test: String,
         /// What.
-        update: ClusterUpdate,
+        update: SessionUpdate,
     },
     /// A test-specific check ended.
     Check {

@@ -1,5 +1,5 @@
-//! Runs one test: boots its cluster with the cluster engine, follows every node through the
-//! readiness stages, makes the test's checks, saves the artifacts (console logs, k3s
+//! Runs one test: boots its cluster through a session ([`crate::session::Owner`]), follows
+//! every node through the readiness stages, makes the test's checks, saves the artifacts (console logs, k3s
 //! journals, the report) and the history, and tears the cluster down — or keeps it for
 //! inspection when it failed and that was asked for.
 
@@ -7,24 +7,23 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use tokio::sync::mpsc;
-
 use super::catalog::{Kind, TestDef};
 use super::checks;
 use super::result::{Check, Failure, NodeTimeline, StageTime, TestResult, Verdict};
 use super::{TestUpdate, history};
 use crate::build::plan::Backend;
 use crate::cluster::accel::Accel;
-use crate::cluster::engine::{self, Cluster, ClusterUpdate, Options};
+use crate::cluster::engine::{Cluster, ClusterUpdate, Options};
 use crate::profile::Profiles;
-use crate::readiness::{self, Expectations, Outcome, Report, Stage, StageEvent};
+use crate::readiness::{self, Outcome, Report, Stage, StageEvent};
+use crate::session::{Owner, SessionUpdate};
 use crate::supervise::Supervisor;
 
 /// Console lines a failure carries.
 pub const TAIL_LINES: usize = 20;
 
 /// Where test updates go.
-pub type Updates = mpsc::UnboundedSender<TestUpdate>;
+pub type Updates = crate::stream::Publisher<TestUpdate>;
 
 /// What every test of a run shares.
 #[derive(Debug, Clone)]
@@ -47,8 +46,8 @@ pub struct Settings {
 
 /// A test's cluster after the test: still running, with the stages it went through.
 pub struct Running {
-    /// The cluster.
-    pub cluster: Cluster,
+    /// The cluster's session.
+    pub owner: Owner,
     /// Its nodes' stages.
     pub report: Report,
     /// The test that booted it.
@@ -86,23 +85,17 @@ pub async fn run(
 ) -> (TestResult, Option<Running>) {
     let start = Instant::now();
     let started = crate::build::state::utc(SystemTime::now());
-    let _ = out.send(TestUpdate::Started {
+    out.send(TestUpdate::Started {
         test: test.name.clone(),
         backend: settings.backend.to_string(),
         profile: test.profile.clone(),
         nodes: test.nodes.clone(),
     });
-    let (tx, mut rx) = mpsc::unbounded_channel::<ClusterUpdate>();
-    let forward = {
-        let out = out.clone();
+    let updates = {
         let name = test.name.clone();
-        tokio::spawn(async move {
-            while let Some(update) = rx.recv().await {
-                let _ = out.send(TestUpdate::Cluster {
-                    test: name.clone(),
-                    update,
-                });
-            }
+        out.map(move |update| TestUpdate::Session {
+            test: name.clone(),
+            update,
         })
     };
     let mut result = TestResult {
@@ -127,16 +120,16 @@ pub async fn run(
         backend: crate::cluster::engine::ImageBackend::Quick,
     };
     if let Some(previous) = reuse {
-        let _ = tx.send(ClusterUpdate::Note(format!(
+        updates.send(SessionUpdate::Cluster(ClusterUpdate::Note(format!(
             "on the cluster of {} (same profile and nodes, every node Ready): its stages are this test's",
             previous.test.name
-        )));
+        ))));
         result.timeline = timeline(&previous.report);
         return checked(
             &p,
             test,
             settings,
-            previous.cluster,
+            previous.owner,
             previous.report,
             result,
             start,
@@ -144,26 +137,24 @@ pub async fn run(
         )
         .await;
     }
-    let cluster = match engine::up(Arc::clone(&p), options, supervisor, tx.clone()).await {
-        Ok(c) => c,
+    let owner = match Owner::boot(Arc::clone(&p), options, supervisor, updates).await {
+        Ok(owner) => owner,
         Err(why) => {
             result.failure = Some(Failure {
                 node: "setup".into(),
                 stage: "cluster up".into(),
-                hint: why,
+                hint: why.to_string(),
                 signatures: Vec::new(),
                 console_tail: Vec::new(),
                 console_log: None,
             });
             result.duration = start.elapsed();
-            drop(tx);
-            let _ = forward.await;
             finish(settings, &result, &out);
             return (result, None);
         }
     };
-    result.setup = cluster.started.saturating_duration_since(start);
-    let mut expect = Expectations::for_plan(&cluster.plan);
+    result.setup = owner.cluster().started.saturating_duration_since(start);
+    let mut expect = owner.expectations();
     expect.timeouts = settings.timeouts.clone();
     let server = "server-1";
     match test.kind {
@@ -179,11 +170,9 @@ pub async fn run(
         }
         Kind::Cluster | Kind::BondFailover => {}
     }
-    let report = readiness::follow(&cluster, Arc::clone(&p), expect.clone(), tx.clone()).await;
+    let report = owner.readiness(expect).await;
     result.timeline = timeline(&report);
-    drop(tx);
-    drop(forward);
-    checked(&p, test, settings, cluster, report, result, start, &out).await
+    checked(&p, test, settings, owner, report, result, start, &out).await
 }
 
 /// The test's checks once its stages are known, the verdict, the artifacts and the history.
@@ -192,12 +181,13 @@ async fn checked(
     p: &Profiles,
     test: &TestDef,
     settings: &Settings,
-    cluster: Cluster,
+    owner: Owner,
     report: Report,
     mut result: TestResult,
     start: Instant,
     out: &Updates,
 ) -> (TestResult, Option<Running>) {
+    let cluster = owner.cluster();
     let server = "server-1";
     let stages_ok = match test.kind {
         Kind::Network => network_passed(&report),
@@ -207,7 +197,7 @@ async fn checked(
         _ => report.passed(),
     };
     if stages_ok {
-        result.checks = test_checks(p, test, &cluster, out).await;
+        result.checks = test_checks(p, test, cluster, out).await;
         result.verdict = if result.checks.iter().all(|c| c.passed) {
             Verdict::Passed
         } else {
@@ -222,7 +212,7 @@ async fn checked(
                 .unwrap_or(server)
                 .to_string();
             result.failure = Some(failure_at(
-                &cluster,
+                cluster,
                 node,
                 format!("check: {}", c.name),
                 c.detail.clone(),
@@ -230,17 +220,17 @@ async fn checked(
             ));
         }
     } else {
-        let (verdict, failure) = stage_failure(&cluster, &report, test.kind);
+        let (verdict, failure) = stage_failure(cluster, &report, test.kind);
         result.verdict = verdict;
         result.failure = Some(failure);
     }
     result.duration = start.elapsed();
-    save_artifacts(&cluster, &settings.artifacts.join(&test.name)).await;
+    save_artifacts(cluster, &settings.artifacts.join(&test.name)).await;
     finish(settings, &result, out);
     (
         result,
         Some(Running {
-            cluster,
+            owner,
             report,
             test: test.clone(),
         }),
@@ -255,12 +245,14 @@ fn finish(settings: &Settings, result: &TestResult, out: &Updates) {
         let _ = std::fs::write(dir.join("report.json"), json + "\n");
     }
     if let Err(e) = history::append(&settings.state, result) {
-        let _ = out.send(TestUpdate::Cluster {
+        out.send(TestUpdate::Session {
             test: result.name.clone(),
-            update: ClusterUpdate::Note(format!("the history was not saved: {e}")),
+            update: SessionUpdate::Cluster(ClusterUpdate::Note(format!(
+                "the history was not saved: {e}"
+            ))),
         });
     }
-    let _ = out.send(TestUpdate::Finished(Box::new(result.clone())));
+    out.send(TestUpdate::Finished(Box::new(result.clone())));
 }
 
 /// The checks of a test whose stages passed.
@@ -349,7 +341,7 @@ async fn test_checks(p: &Profiles, test: &TestDef, cluster: &Cluster, out: &Upda
         }
     };
     for c in &checks {
-        let _ = out.send(TestUpdate::Check {
+        out.send(TestUpdate::Check {
             test: test.name.clone(),
             check: c.clone(),
         });

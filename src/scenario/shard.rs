@@ -142,7 +142,7 @@ pub struct Unit {
     pub expected: Duration,
 }
 
-/// The units of `tests` (in run order, as [`super::command::run_order`] gives them): a test
+/// The units of `tests` (in run order, as [`super::catalog::run_order`] gives them): a test
 /// joins the one before it when it runs on that test's cluster.
 pub fn units(tests: &[TestDef], times: &[Timed]) -> Vec<Unit> {
     let mut out: Vec<Unit> = Vec::new();
@@ -322,7 +322,7 @@ pub fn split(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{catalog, command::run_order};
+    use crate::scenario::catalog::{self, run_order};
 
     fn shipped() -> Vec<TestDef> {
         run_order(catalog::catalog(&crate::profile::shipped()))

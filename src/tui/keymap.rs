@@ -1,15 +1,17 @@
 //! The one table of actions and their keys.
 //!
 //! Key handling, the `?` help overlay, the `:` palette and the status-bar hints all read
-//! [`BINDINGS`], so what the screen says a key does is what the key does. A binding applies
-//! everywhere, in one view, or in one [`Pane`] of the Matrix view; [`Context`] says where the
-//! keys go right now.
+//! [`TABLE_OF_KEYS`], so what the screen says a key does is what the key does. Each view
+//! contributes its slice (`views/<view>/keys.rs`), written one line per binding with
+//! [`bindings!`]. A binding applies everywhere, in one view, or in one [`Pane`] of the Matrix
+//! view; [`Context`] says where the keys go right now.
 
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
-use super::app::View;
+use crate::tui::app::View;
+use crate::tui::views;
 
 /// Everything a user can ask the workbench to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,738 +270,143 @@ pub struct Binding {
     pub hint: Option<&'static str>,
 }
 
-const NONE: KeyModifiers = KeyModifiers::NONE;
+/// The bindings of one part of the workbench, one line each:
+/// `SCOPE, Action, [triggers], "description"` and, for the status bar's hints, `, "hint"`.
+///
+/// ```text
+/// bindings![
+///     TABLE, Up, [ch('k'), UP, WHEEL_UP], "Previous variant";
+///     TABLE, Filter, [ch('/')], "Filter the variants", "filter";
+/// ];
+/// ```
+macro_rules! bindings {
+    ($($scope:expr, $action:ident $(($($arg:tt)*))?, [$($trigger:expr),+ $(,)?], $description:literal $(, $hint:literal)?;)*) => {
+        &[$($crate::tui::keymap::Binding {
+            action: $crate::tui::keymap::Action::$action $(($($arg)*))?,
+            scope: $scope,
+            triggers: &[$($trigger),+],
+            description: $description,
+            hint: $crate::tui::keymap::bindings!(@hint $($hint)?),
+        }),*]
+    };
+    (@hint) => { None };
+    (@hint $hint:literal) => { Some($hint) };
+}
+pub(crate) use bindings;
 
-const fn ch(c: char) -> Trigger {
-    Trigger::Key(KeyCode::Char(c), NONE)
+/// A character key without modifiers (Shift is part of the character: `G`, `?`).
+pub const fn ch(c: char) -> Trigger {
+    Trigger::Key(KeyCode::Char(c), KeyModifiers::NONE)
+}
+
+/// A character key with Ctrl.
+pub const fn ctrl(c: char) -> Trigger {
+    Trigger::Key(KeyCode::Char(c), KeyModifiers::CONTROL)
+}
+
+/// A character key with Alt.
+pub const fn alt(c: char) -> Trigger {
+    Trigger::Key(KeyCode::Char(c), KeyModifiers::ALT)
 }
 
 const fn key(code: KeyCode) -> Trigger {
-    Trigger::Key(code, NONE)
+    Trigger::Key(code, KeyModifiers::NONE)
 }
 
-const TABLE: Scope = Scope::Pane(Pane::Table);
-const FILES: Scope = Scope::Pane(Pane::Files);
-const PREVIEW: Scope = Scope::Pane(Pane::Preview);
-const DIFF: Scope = Scope::Pane(Pane::Diff);
-const BUILDS: Scope = Scope::View(View::Builds);
-const CLUSTER: Scope = Scope::View(View::Cluster);
-const TESTS: Scope = Scope::View(View::Tests);
+/// ↑.
+pub const UP: Trigger = key(KeyCode::Up);
+/// ↓.
+pub const DOWN: Trigger = key(KeyCode::Down);
+/// Page Up.
+pub const PAGE_UP: Trigger = key(KeyCode::PageUp);
+/// Page Down.
+pub const PAGE_DOWN: Trigger = key(KeyCode::PageDown);
+/// Home.
+pub const HOME: Trigger = key(KeyCode::Home);
+/// End.
+pub const END: Trigger = key(KeyCode::End);
+/// Esc.
+pub const ESC: Trigger = key(KeyCode::Esc);
+/// Enter.
+pub const ENTER: Trigger = key(KeyCode::Enter);
+/// Tab.
+pub const TAB: Trigger = key(KeyCode::Tab);
+/// Shift-Tab.
+pub const BACK_TAB: Trigger = key(KeyCode::BackTab);
+/// F1.
+pub const F1: Trigger = key(KeyCode::F(1));
+/// F8.
+pub const F8: Trigger = key(KeyCode::F(8));
+/// Shift-F8.
+pub const SHIFT_F8: Trigger = Trigger::Key(KeyCode::F(8), KeyModifiers::SHIFT);
+/// Alt-↑.
+pub const ALT_UP: Trigger = Trigger::Key(KeyCode::Up, KeyModifiers::ALT);
+/// Alt-↓.
+pub const ALT_DOWN: Trigger = Trigger::Key(KeyCode::Down, KeyModifiers::ALT);
+/// The mouse wheel turned up.
+pub const WHEEL_UP: Trigger = Trigger::WheelUp;
+/// The mouse wheel turned down.
+pub const WHEEL_DOWN: Trigger = Trigger::WheelDown;
+/// A left click.
+pub const CLICK: Trigger = Trigger::Click;
 
-/// Every binding of the workbench.
-pub const BINDINGS: &[Binding] = &[
-    Binding {
-        action: Action::Quit,
-        scope: Scope::Global,
-        triggers: &[
-            ch('q'),
-            Trigger::Key(KeyCode::Char('c'), KeyModifiers::CONTROL),
-        ],
-        description: "Quit n3x",
-        hint: Some("quit"),
-    },
-    Binding {
-        action: Action::Help,
-        scope: Scope::Global,
-        triggers: &[ch('?')],
-        description: "This help",
-        hint: Some("help"),
-    },
-    Binding {
-        action: Action::Palette,
-        scope: Scope::Global,
-        triggers: &[ch(':')],
-        description: "Command palette",
-        hint: Some("commands"),
-    },
-    Binding {
-        action: Action::NextView,
-        scope: Scope::Global,
-        triggers: &[key(KeyCode::Tab)],
-        description: "Next view",
-        hint: Some("view"),
-    },
-    Binding {
-        action: Action::PrevView,
-        scope: Scope::Global,
-        triggers: &[key(KeyCode::BackTab)],
-        description: "Previous view",
-        hint: None,
-    },
-    Binding {
-        action: Action::Show(View::Matrix),
-        scope: Scope::Global,
-        triggers: &[ch('1')],
-        description: "Matrix view",
-        hint: None,
-    },
-    Binding {
-        action: Action::Show(View::Builds),
-        scope: Scope::Global,
-        triggers: &[ch('2')],
-        description: "Builds view",
-        hint: None,
-    },
-    Binding {
-        action: Action::Show(View::Cluster),
-        scope: Scope::Global,
-        triggers: &[ch('3')],
-        description: "Cluster view",
-        hint: None,
-    },
-    Binding {
-        action: Action::Show(View::Tests),
-        scope: Scope::Global,
-        triggers: &[ch('4')],
-        description: "Tests view",
-        hint: None,
-    },
-    Binding {
-        action: Action::Reload,
-        scope: Scope::Global,
-        triggers: &[ch('r')],
-        description: "Reload the profiles",
-        hint: None,
-    },
-    Binding {
-        action: Action::Up,
-        scope: TABLE,
-        triggers: &[ch('k'), key(KeyCode::Up), Trigger::WheelUp],
-        description: "Previous variant",
-        hint: None,
-    },
-    Binding {
-        action: Action::Down,
-        scope: TABLE,
-        triggers: &[ch('j'), key(KeyCode::Down), Trigger::WheelDown],
-        description: "Next variant",
-        hint: None,
-    },
-    Binding {
-        action: Action::PageUp,
-        scope: TABLE,
-        triggers: &[key(KeyCode::PageUp)],
-        description: "One page up",
-        hint: None,
-    },
-    Binding {
-        action: Action::PageDown,
-        scope: TABLE,
-        triggers: &[key(KeyCode::PageDown)],
-        description: "One page down",
-        hint: None,
-    },
-    Binding {
-        action: Action::First,
-        scope: TABLE,
-        triggers: &[key(KeyCode::Home), ch('g')],
-        description: "First variant",
-        hint: None,
-    },
-    Binding {
-        action: Action::Last,
-        scope: TABLE,
-        triggers: &[key(KeyCode::End), ch('G')],
-        description: "Last variant",
-        hint: None,
-    },
-    Binding {
-        action: Action::Filter,
-        scope: TABLE,
-        triggers: &[ch('/')],
-        description: "Filter the variants",
-        hint: Some("filter"),
-    },
-    Binding {
-        action: Action::ClearFilter,
-        scope: TABLE,
-        triggers: &[key(KeyCode::Esc)],
-        description: "Clear the filter",
-        hint: None,
-    },
-    Binding {
-        action: Action::Sort,
-        scope: TABLE,
-        triggers: &[ch('s')],
-        description: "Sort by next column",
-        hint: Some("sort"),
-    },
-    Binding {
-        action: Action::DetailDown,
-        scope: TABLE,
-        triggers: &[ch('J')],
-        description: "Scroll details down",
-        hint: None,
-    },
-    Binding {
-        action: Action::DetailUp,
-        scope: TABLE,
-        triggers: &[ch('K')],
-        description: "Scroll details up",
-        hint: None,
-    },
-    Binding {
-        action: Action::Open,
-        scope: TABLE,
-        triggers: &[key(KeyCode::Enter)],
-        description: "Preview rendered files",
-        hint: Some("files"),
-    },
-    Binding {
-        action: Action::Mark,
-        scope: TABLE,
-        triggers: &[ch('m'), ch(' ')],
-        description: "Mark/unmark for diff",
-        hint: Some("mark"),
-    },
-    Binding {
-        action: Action::Diff,
-        scope: TABLE,
-        triggers: &[ch('d')],
-        description: "Diff the two marked",
-        hint: Some("diff"),
-    },
-    Binding {
-        action: Action::Edit,
-        scope: TABLE,
-        triggers: &[ch('e')],
-        description: "Edit variant's profile",
-        hint: Some("edit"),
-    },
-    Binding {
-        action: Action::Build,
-        scope: TABLE,
-        triggers: &[ch('b')],
-        description: "Build (default backend)",
-        hint: Some("build"),
-    },
-    Binding {
-        action: Action::BuildWith,
-        scope: TABLE,
-        triggers: &[ch('B')],
-        description: "Build with a backend…",
-        hint: None,
-    },
-    Binding {
-        action: Action::EditFile,
-        scope: TABLE,
-        triggers: &[ch('E')],
-        description: "Edit a profile file…",
-        hint: None,
-    },
-    Binding {
-        action: Action::Click,
-        scope: TABLE,
-        triggers: &[Trigger::Click],
-        description: "Select clicked variant",
-        hint: None,
-    },
-    Binding {
-        action: Action::Up,
-        scope: FILES,
-        triggers: &[ch('k'), key(KeyCode::Up), Trigger::WheelUp],
-        description: "Previous file",
-        hint: None,
-    },
-    Binding {
-        action: Action::Down,
-        scope: FILES,
-        triggers: &[ch('j'), key(KeyCode::Down), Trigger::WheelDown],
-        description: "Next file",
-        hint: None,
-    },
-    Binding {
-        action: Action::First,
-        scope: FILES,
-        triggers: &[key(KeyCode::Home), ch('g')],
-        description: "First file",
-        hint: None,
-    },
-    Binding {
-        action: Action::Last,
-        scope: FILES,
-        triggers: &[key(KeyCode::End), ch('G')],
-        description: "Last file",
-        hint: None,
-    },
-    Binding {
-        action: Action::Open,
-        scope: FILES,
-        triggers: &[key(KeyCode::Enter)],
-        description: "Read the file",
-        hint: Some("read"),
-    },
-    Binding {
-        action: Action::DetailDown,
-        scope: FILES,
-        triggers: &[ch('J')],
-        description: "Scroll the file down",
-        hint: None,
-    },
-    Binding {
-        action: Action::DetailUp,
-        scope: FILES,
-        triggers: &[ch('K')],
-        description: "Scroll the file up",
-        hint: None,
-    },
-    Binding {
-        action: Action::PageDown,
-        scope: FILES,
-        triggers: &[key(KeyCode::PageDown)],
-        description: "One page down the file",
-        hint: None,
-    },
-    Binding {
-        action: Action::PageUp,
-        scope: FILES,
-        triggers: &[key(KeyCode::PageUp)],
-        description: "One page up the file",
-        hint: None,
-    },
-    Binding {
-        action: Action::Back,
-        scope: FILES,
-        triggers: &[key(KeyCode::Esc)],
-        description: "Back to the variants",
-        hint: Some("back"),
-    },
-    Binding {
-        action: Action::Click,
-        scope: FILES,
-        triggers: &[Trigger::Click],
-        description: "Pick clicked file/pane",
-        hint: None,
-    },
-    Binding {
-        action: Action::Up,
-        scope: PREVIEW,
-        triggers: &[ch('k'), key(KeyCode::Up), Trigger::WheelUp],
-        description: "Scroll the file up",
-        hint: None,
-    },
-    Binding {
-        action: Action::Down,
-        scope: PREVIEW,
-        triggers: &[ch('j'), key(KeyCode::Down), Trigger::WheelDown],
-        description: "Scroll the file down",
-        hint: None,
-    },
-    Binding {
-        action: Action::PageUp,
-        scope: PREVIEW,
-        triggers: &[key(KeyCode::PageUp)],
-        description: "One page up the file",
-        hint: None,
-    },
-    Binding {
-        action: Action::PageDown,
-        scope: PREVIEW,
-        triggers: &[key(KeyCode::PageDown)],
-        description: "One page down the file",
-        hint: None,
-    },
-    Binding {
-        action: Action::First,
-        scope: PREVIEW,
-        triggers: &[key(KeyCode::Home), ch('g')],
-        description: "Top of the file",
-        hint: None,
-    },
-    Binding {
-        action: Action::Last,
-        scope: PREVIEW,
-        triggers: &[key(KeyCode::End), ch('G')],
-        description: "End of the file",
-        hint: None,
-    },
-    Binding {
-        action: Action::Back,
-        scope: PREVIEW,
-        triggers: &[key(KeyCode::Esc)],
-        description: "Back to the file list",
-        hint: Some("back"),
-    },
-    Binding {
-        action: Action::Click,
-        scope: PREVIEW,
-        triggers: &[Trigger::Click],
-        description: "Pick clicked file/pane",
-        hint: None,
-    },
-    Binding {
-        action: Action::Up,
-        scope: DIFF,
-        triggers: &[ch('k'), key(KeyCode::Up), Trigger::WheelUp],
-        description: "Scroll the diff up",
-        hint: None,
-    },
-    Binding {
-        action: Action::Down,
-        scope: DIFF,
-        triggers: &[ch('j'), key(KeyCode::Down), Trigger::WheelDown],
-        description: "Scroll the diff down",
-        hint: None,
-    },
-    Binding {
-        action: Action::PageUp,
-        scope: DIFF,
-        triggers: &[key(KeyCode::PageUp)],
-        description: "One page up the diff",
-        hint: None,
-    },
-    Binding {
-        action: Action::PageDown,
-        scope: DIFF,
-        triggers: &[key(KeyCode::PageDown)],
-        description: "One page down the diff",
-        hint: None,
-    },
-    Binding {
-        action: Action::First,
-        scope: DIFF,
-        triggers: &[key(KeyCode::Home), ch('g')],
-        description: "Top of the diff",
-        hint: None,
-    },
-    Binding {
-        action: Action::Last,
-        scope: DIFF,
-        triggers: &[key(KeyCode::End), ch('G')],
-        description: "End of the diff",
-        hint: None,
-    },
-    Binding {
-        action: Action::Back,
-        scope: DIFF,
-        triggers: &[key(KeyCode::Esc)],
-        description: "Back to the variants",
-        hint: Some("back"),
-    },
-    Binding {
-        action: Action::Up,
-        scope: BUILDS,
-        triggers: &[ch('k'), key(KeyCode::Up)],
-        description: "Previous build",
-        hint: None,
-    },
-    Binding {
-        action: Action::Down,
-        scope: BUILDS,
-        triggers: &[ch('j'), key(KeyCode::Down)],
-        description: "Next build",
-        hint: None,
-    },
-    Binding {
-        action: Action::DetailUp,
-        scope: BUILDS,
-        triggers: &[ch('K'), key(KeyCode::PageUp), Trigger::WheelUp],
-        description: "Scroll log up, pause",
-        hint: None,
-    },
-    Binding {
-        action: Action::DetailDown,
-        scope: BUILDS,
-        triggers: &[ch('J'), key(KeyCode::PageDown), Trigger::WheelDown],
-        description: "Scroll log down",
-        hint: None,
-    },
-    Binding {
-        action: Action::Follow,
-        scope: BUILDS,
-        triggers: &[ch('f')],
-        description: "Follow/pause output",
-        hint: Some("follow"),
-    },
-    Binding {
-        action: Action::Search,
-        scope: BUILDS,
-        triggers: &[ch('/')],
-        description: "Search the log",
-        hint: Some("search"),
-    },
-    Binding {
-        action: Action::NextMatch,
-        scope: BUILDS,
-        triggers: &[ch('n')],
-        description: "Newer match",
-        hint: None,
-    },
-    Binding {
-        action: Action::PrevMatch,
-        scope: BUILDS,
-        triggers: &[ch('N')],
-        description: "Older match",
-        hint: None,
-    },
-    Binding {
-        action: Action::CancelBuild,
-        scope: BUILDS,
-        triggers: &[ch('c')],
-        description: "Cancel the build",
-        hint: Some("cancel"),
-    },
-    Binding {
-        action: Action::RetryBuild,
-        scope: BUILDS,
-        triggers: &[ch('R')],
-        description: "Build it again",
-        hint: Some("retry"),
-    },
-    Binding {
-        action: Action::OpenLog,
-        scope: BUILDS,
-        triggers: &[ch('o')],
-        description: "Full log in a pager",
-        hint: Some("log"),
-    },
-    Binding {
-        action: Action::ClusterUp,
-        scope: CLUSTER,
-        triggers: &[ch('u')],
-        description: "Boot the cluster",
-        hint: Some("up"),
-    },
-    Binding {
-        action: Action::ClusterDown,
-        scope: CLUSTER,
-        triggers: &[ch('D')],
-        description: "Tear the cluster down",
-        hint: Some("down"),
-    },
-    Binding {
-        action: Action::Up,
-        scope: CLUSTER,
-        triggers: &[ch('k'), key(KeyCode::Up)],
-        description: "Previous node",
-        hint: None,
-    },
-    Binding {
-        action: Action::Down,
-        scope: CLUSTER,
-        triggers: &[ch('j'), key(KeyCode::Down)],
-        description: "Next node",
-        hint: None,
-    },
-    Binding {
-        action: Action::Attach,
-        scope: CLUSTER,
-        triggers: &[ch('a'), key(KeyCode::Enter)],
-        description: "Attach, Ctrl-] leaves",
-        hint: Some("attach"),
-    },
-    Binding {
-        action: Action::LinkEth1,
-        scope: CLUSTER,
-        triggers: &[ch('l')],
-        description: "eth1 link down/up",
-        hint: Some("eth1 link"),
-    },
-    Binding {
-        action: Action::LinkEth2,
-        scope: CLUSTER,
-        triggers: &[ch('L')],
-        description: "eth2 link down/up",
-        hint: None,
-    },
-    Binding {
-        action: Action::Topology,
-        scope: CLUSTER,
-        triggers: &[ch('t')],
-        description: "Topology / console",
-        hint: Some("topology"),
-    },
-    Binding {
-        action: Action::DetailUp,
-        scope: CLUSTER,
-        triggers: &[ch('K'), key(KeyCode::PageUp), Trigger::WheelUp],
-        description: "Scroll up, pause",
-        hint: None,
-    },
-    Binding {
-        action: Action::DetailDown,
-        scope: CLUSTER,
-        triggers: &[ch('J'), key(KeyCode::PageDown), Trigger::WheelDown],
-        description: "Scroll down",
-        hint: None,
-    },
-    Binding {
-        action: Action::Follow,
-        scope: CLUSTER,
-        triggers: &[ch('f')],
-        description: "Follow/pause console",
-        hint: Some("follow"),
-    },
-    Binding {
-        action: Action::Search,
-        scope: CLUSTER,
-        triggers: &[ch('/')],
-        description: "Search the console",
-        hint: Some("search"),
-    },
-    Binding {
-        action: Action::NextMatch,
-        scope: CLUSTER,
-        triggers: &[ch('n')],
-        description: "Newer match",
-        hint: None,
-    },
-    Binding {
-        action: Action::PrevMatch,
-        scope: CLUSTER,
-        triggers: &[ch('N')],
-        description: "Older match",
-        hint: None,
-    },
-    Binding {
-        action: Action::RestartNode,
-        scope: CLUSTER,
-        triggers: &[ch('R')],
-        description: "Restart the node",
-        hint: Some("restart"),
-    },
-    Binding {
-        action: Action::RestartAll,
-        scope: CLUSTER,
-        triggers: &[Trigger::Key(KeyCode::Char('r'), KeyModifiers::CONTROL)],
-        description: "Restart every node",
-        hint: None,
-    },
-    Binding {
-        action: Action::ResetNode,
-        scope: CLUSTER,
-        triggers: &[ch('x')],
-        description: "Reset the node",
-        hint: None,
-    },
-    Binding {
-        action: Action::KillNode,
-        scope: CLUSTER,
-        triggers: &[ch('X')],
-        description: "Kill the node's QEMU",
-        hint: None,
-    },
-    Binding {
-        action: Action::Up,
-        scope: TESTS,
-        triggers: &[ch('k'), key(KeyCode::Up)],
-        description: "Previous test",
-        hint: None,
-    },
-    Binding {
-        action: Action::Down,
-        scope: TESTS,
-        triggers: &[ch('j'), key(KeyCode::Down)],
-        description: "Next test",
-        hint: None,
-    },
-    Binding {
-        action: Action::RunTest,
-        scope: TESTS,
-        triggers: &[ch('R')],
-        description: "Run the selected test",
-        hint: Some("run"),
-    },
-    Binding {
-        action: Action::ConsoleAtFailure,
-        scope: TESTS,
-        triggers: &[ch('c'), key(KeyCode::Enter)],
-        description: "Console where it failed",
-        hint: Some("console"),
-    },
+/// In every view.
+pub const GLOBAL: Scope = Scope::Global;
+/// The Matrix view's table of variants.
+pub const TABLE: Scope = Scope::Pane(Pane::Table);
+/// The Matrix view's list of rendered files.
+pub const FILES: Scope = Scope::Pane(Pane::Files);
+/// The Matrix view's previewed file.
+pub const PREVIEW: Scope = Scope::Pane(Pane::Preview);
+/// The Matrix view's diff.
+pub const DIFF: Scope = Scope::Pane(Pane::Diff);
+/// The Builds view.
+pub const BUILDS: Scope = Scope::View(View::Builds);
+/// The Cluster view.
+pub const CLUSTER: Scope = Scope::View(View::Cluster);
+/// The Tests view.
+pub const TESTS: Scope = Scope::View(View::Tests);
+/// The profile editor.
+pub const EDITOR: Scope = Scope::Editor;
+
+/// The keys of every view.
+const SHELL: &[Binding] = bindings![
+    GLOBAL, Quit, [ch('q'), ctrl('c')], "Quit n3x", "quit";
+    GLOBAL, Help, [ch('?')], "This help", "help";
+    GLOBAL, Palette, [ch(':')], "Command palette", "commands";
+    GLOBAL, NextView, [TAB], "Next view", "view";
+    GLOBAL, PrevView, [BACK_TAB], "Previous view";
+    GLOBAL, Show(View::Matrix), [ch('1')], "Matrix view";
+    GLOBAL, Show(View::Builds), [ch('2')], "Builds view";
+    GLOBAL, Show(View::Cluster), [ch('3')], "Cluster view";
+    GLOBAL, Show(View::Tests), [ch('4')], "Tests view";
+    GLOBAL, Reload, [ch('r')], "Reload the profiles";
 ];
 
-const CTRL: KeyModifiers = KeyModifiers::CONTROL;
-const ALT: KeyModifiers = KeyModifiers::ALT;
-
 /// The profile editor's keys (every other key edits the text).
-const EDITOR_BINDINGS: &[Binding] = &[
-    Binding {
-        action: Action::Save,
-        scope: Scope::Editor,
-        triggers: &[Trigger::Key(KeyCode::Char('s'), CTRL)],
-        description: "Save (asks when it has problems)",
-        hint: Some("save"),
-    },
-    Binding {
-        action: Action::SaveRender,
-        scope: Scope::Editor,
-        triggers: &[Trigger::Key(KeyCode::Char('r'), CTRL)],
-        description: "Save and write kas/ and nixos/",
-        hint: Some("save+render"),
-    },
-    Binding {
-        action: Action::Undo,
-        scope: Scope::Editor,
-        triggers: &[Trigger::Key(KeyCode::Char('z'), CTRL)],
-        description: "Undo",
-        hint: Some("undo"),
-    },
-    Binding {
-        action: Action::Redo,
-        scope: Scope::Editor,
-        triggers: &[Trigger::Key(KeyCode::Char('y'), CTRL)],
-        description: "Redo",
-        hint: Some("redo"),
-    },
-    Binding {
-        action: Action::NextProblem,
-        scope: Scope::Editor,
-        triggers: &[key(KeyCode::F(8)), Trigger::Key(KeyCode::Char('n'), ALT)],
-        description: "Next problem line",
-        hint: Some("next problem"),
-    },
-    Binding {
-        action: Action::PrevProblem,
-        scope: Scope::Editor,
-        triggers: &[
-            Trigger::Key(KeyCode::F(8), KeyModifiers::SHIFT),
-            Trigger::Key(KeyCode::Char('p'), ALT),
-        ],
-        description: "Previous problem line",
-        hint: None,
-    },
-    Binding {
-        action: Action::PreviewDown,
-        scope: Scope::Editor,
-        triggers: &[
-            Trigger::Key(KeyCode::Down, ALT),
-            Trigger::Key(KeyCode::Char('j'), ALT),
-        ],
-        description: "Scroll problems/changes down",
-        hint: None,
-    },
-    Binding {
-        action: Action::PreviewUp,
-        scope: Scope::Editor,
-        triggers: &[
-            Trigger::Key(KeyCode::Up, ALT),
-            Trigger::Key(KeyCode::Char('k'), ALT),
-        ],
-        description: "Scroll problems/changes up",
-        hint: None,
-    },
-    Binding {
-        action: Action::Help,
-        scope: Scope::Editor,
-        triggers: &[key(KeyCode::F(1))],
-        description: "These keys",
-        hint: Some("keys"),
-    },
-    Binding {
-        action: Action::CloseEditor,
-        scope: Scope::Editor,
-        triggers: &[key(KeyCode::Esc), Trigger::Key(KeyCode::Char('q'), CTRL)],
-        description: "Close (asks when unsaved)",
-        hint: Some("close"),
-    },
-    Binding {
-        action: Action::QuitEditor,
-        scope: Scope::Editor,
-        triggers: &[Trigger::Key(KeyCode::Char('c'), CTRL)],
-        description: "Quit n3x (asks when unsaved)",
-        hint: None,
-    },
+const EDITOR_KEYS: &[Binding] = bindings![
+    EDITOR, Save, [ctrl('s')], "Save (asks when it has problems)", "save";
+    EDITOR, SaveRender, [ctrl('r')], "Save and write kas/ and nixos/", "save+render";
+    EDITOR, Undo, [ctrl('z')], "Undo", "undo";
+    EDITOR, Redo, [ctrl('y')], "Redo", "redo";
+    EDITOR, NextProblem, [F8, alt('n')], "Next problem line", "next problem";
+    EDITOR, PrevProblem, [SHIFT_F8, alt('p')], "Previous problem line";
+    EDITOR, PreviewDown, [ALT_DOWN, alt('j')], "Scroll problems/changes down";
+    EDITOR, PreviewUp, [ALT_UP, alt('k')], "Scroll problems/changes up";
+    EDITOR, Help, [F1], "These keys", "keys";
+    EDITOR, CloseEditor, [ESC, ctrl('q')], "Close (asks when unsaved)", "close";
+    EDITOR, QuitEditor, [ctrl('c')], "Quit n3x (asks when unsaved)";
+];
+
+/// The one table: the shell's keys, each view's (in tab order), the editor's last. Key
+/// handling, the help overlay, the palette and the status-bar hints all read it.
+pub const TABLE_OF_KEYS: &[&[Binding]] = &[
+    SHELL,
+    views::matrix::keys::BINDINGS,
+    views::builds::keys::BINDINGS,
+    views::cluster::keys::BINDINGS,
+    views::tests::keys::BINDINGS,
+    EDITOR_KEYS,
 ];
 
 impl Binding {
@@ -1049,9 +456,9 @@ pub fn bindings_for(view: View) -> impl Iterator<Item = &'static Binding> {
     all_bindings().filter(move |b| b.applies_in(view))
 }
 
-/// Every binding, the editor's last.
+/// Every binding, in table order (the editor's last).
 pub fn all_bindings() -> impl Iterator<Item = &'static Binding> {
-    BINDINGS.iter().chain(EDITOR_BINDINGS)
+    TABLE_OF_KEYS.iter().flat_map(|part| part.iter())
 }
 
 /// The bindings that apply in `here`, global ones first, in table order.
@@ -1162,6 +569,8 @@ pub fn fuzzy_score(query: &str, text: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const NONE: KeyModifiers = KeyModifiers::NONE;
 
     fn press(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
         KeyEvent::new(code, mods)
@@ -1280,14 +689,15 @@ mod tests {
 
     #[test]
     fn labels_name_every_trigger() {
-        let quit = BINDINGS.iter().find(|b| b.action == Action::Quit).unwrap();
+        let find = |a: Action| all_bindings().find(|b| b.action == a).unwrap();
+        let quit = find(Action::Quit);
         assert_eq!(quit.keys_label(), "q Ctrl-c");
         assert_eq!(quit.key_label(), "q");
-        let up = BINDINGS.iter().find(|b| b.action == Action::Up).unwrap();
+        let up = find(Action::Up);
         assert_eq!(up.keys_label(), "k ↑ wheel↑");
-        let mark = BINDINGS.iter().find(|b| b.action == Action::Mark).unwrap();
+        let mark = find(Action::Mark);
         assert_eq!(mark.keys_label(), "m Space");
-        let click = BINDINGS.iter().find(|b| b.action == Action::Click).unwrap();
+        let click = find(Action::Click);
         assert_eq!(click.keys_label(), "click");
     }
 }

@@ -11,8 +11,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::keymap::Action;
-use super::theme::Theme;
+use crate::tui::keymap::Action;
+use crate::tui::theme::Theme;
 
 /// No lines (for a pane with nothing selected).
 pub static NO_LINES: VecDeque<String> = VecDeque::new();

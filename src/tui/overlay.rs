@@ -5,9 +5,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use super::app::App;
-use super::keymap::{self, Binding, Scope};
-use super::theme::Theme;
+use crate::tui::app::App;
+use crate::tui::keymap::{self, Binding, Scope};
+use crate::tui::theme::Theme;
 
 /// Space between the key column and the description.
 const GAP: usize = 2;
@@ -234,7 +234,7 @@ pub fn backends(frame: &mut Frame, app: &App, area: Rect) {
     let Some((variant, highlighted)) = &app.backend_choice else {
         return;
     };
-    let choices = super::builds_keys::BACKENDS;
+    let choices = crate::tui::views::builds::actions::BACKENDS;
     let rect = centred(area, 70, choices.len() as u16 + 4);
     frame.render_widget(Clear, rect);
     let block = Block::bordered()
@@ -293,10 +293,10 @@ pub fn confirm_quit(frame: &mut Frame, app: &App, area: Rect) {
         let profile = app.cluster.profile.as_deref().unwrap_or("-");
         text.push(Line::styled(
             match app.cluster.owner {
-                super::cluster::Owner::Here => {
+                crate::tui::views::cluster::Owner::Here => {
                     format!("The {profile} cluster runs here; quitting tears it down.")
                 }
-                super::cluster::Owner::Other(pid) => format!(
+                crate::tui::views::cluster::Owner::Other(pid) => format!(
                     "The {profile} cluster belongs to n3x pid {pid}; it keeps running after you quit."
                 ),
             },

@@ -1,12 +1,14 @@
 //! A scrolled pane of styled text (the file preview, the diff): hard-wrapping styled lines to
 //! the pane's width, the scroll position, and drawing the visible part with where it is.
 
+use std::cell::Cell;
+
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::theme::Theme;
+use crate::tui::theme::Theme;
 
 /// Where a scrolled pane is: its first line on screen and how many lines it showed last time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +45,13 @@ impl Scroll {
     /// Goes to the end (the last page, once drawn).
     pub fn last(&mut self) {
         self.top = usize::MAX;
+    }
+
+    /// Changes a scroll position kept in a cell (where drawing records it).
+    pub fn change(cell: &Cell<Scroll>, f: impl FnOnce(&mut Scroll)) {
+        let mut scroll = cell.get();
+        f(&mut scroll);
+        cell.set(scroll);
     }
 }
 
@@ -112,19 +121,22 @@ pub fn cut_start(text: &str, width: usize) -> String {
 }
 
 /// Draws `lines` (already as wide as the inside of `block`) in `block` at `area`, from
-/// `scroll.top`, after clamping it so the last page is full; records the page size, and shows
-/// where the view is in the bottom border when not everything fits.
+/// `scroll.top`, after clamping it so the last page is full; records the page size and the
+/// clamped position in the cell, and shows where the view is in the bottom border when not
+/// everything fits.
 pub fn draw(
     frame: &mut Frame,
     area: Rect,
     block: Block<'static>,
     lines: Vec<Line<'static>>,
-    scroll: &mut Scroll,
+    cell: &Cell<Scroll>,
     theme: &Theme,
 ) {
     let height = block.inner(area).height as usize;
+    let mut scroll = cell.get();
     scroll.page = height.max(1);
     scroll.top = scroll.top.min(lines.len().saturating_sub(height));
+    cell.set(scroll);
     let total = lines.len();
     let block = if total > height && height > 0 {
         let last = (scroll.top + height).min(total);

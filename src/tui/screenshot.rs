@@ -9,9 +9,9 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 
-use super::app::App;
-use super::theme_file::Background;
-use super::ui;
+use crate::tui::app::App;
+use crate::tui::theme_file::Background;
+use crate::tui::ui;
 
 /// The named keys `--keys` understands, as written between `<` and `>`.
 pub const KEY_NAMES: [(&str, KeyCode); 16] = [

@@ -1,5 +1,5 @@
 //! Styles of the workbench, in one place. The shipped themes are files under `themes/`
-//! (read by [`super::theme_file`], found by [`super::themes`]); `themes/dark.yaml` is
+//! (read by [`crate::tui::theme_file`], found by [`crate::tui::themes`]); `themes/dark.yaml` is
 //! [`Theme::dark`], written out.
 
 use ratatui::style::{Color, Modifier, Style};

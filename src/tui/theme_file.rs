@@ -16,11 +16,11 @@ use std::path::Path;
 use ratatui::style::{Color, Modifier, Style};
 use serde_yaml::Value;
 
-use super::theme::Theme;
-use super::themes;
 use crate::profile::Problem;
 use crate::profile::locate::{FieldPath, Seg, locate};
 use crate::suggest::{closest, did_you_mean};
+use crate::tui::theme::Theme;
+use crate::tui::themes;
 
 /// The terminal background a theme is made for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -5,10 +5,10 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::theme_file::{self, ThemeFile};
 use crate::profile::error::join;
 use crate::profile::{Problem, display_path};
 use crate::suggest::{closest, did_you_mean};
+use crate::tui::theme_file::{self, ThemeFile};
 
 /// The names of the built-in themes.
 pub const NAMES: [&str; 3] = ["dark", "light", "high-contrast"];

@@ -8,7 +8,7 @@
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::theme::Theme;
+use crate::tui::theme::Theme;
 
 /// How a file is tinted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

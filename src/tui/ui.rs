@@ -6,22 +6,21 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::app::{App, Mode, View};
-use super::keymap::{self, Action};
-use super::matrix::MAX_MARKS;
-use super::{builds_view, cluster_view, editor, overlay, tests_view, views};
+use super::views::{self, builds, cluster, matrix, tests};
+use super::{editor, overlay};
+use crate::tui::app::{App, Mode, View};
+use crate::tui::keymap::{self, Action};
+use crate::tui::views::matrix::MAX_MARKS;
 
 /// The smallest terminal the workbench lays out for; below it, it says so instead.
 pub const MIN_SIZE: (u16, u16) = (80, 24);
 
-/// Draws the whole screen for `app`. Also records what the view needs to know about the
-/// layout (the table's page size and scroll offset).
+/// Draws the whole screen for `app`. The views record what their keys and the mouse need to
+/// know of the layout (the table's page size and scroll offset, where things were drawn).
 pub fn draw(frame: &mut Frame, app: &mut App) {
     let area = frame.area();
     // Where things are is learnt anew by drawing them; nothing drawn, nothing to click.
-    app.matrix.table_area = None;
-    app.matrix.preview.list_area = None;
-    app.matrix.preview.content_area = None;
+    app.matrix.forget_areas();
     if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
         too_small(frame, app, area);
         return;
@@ -34,20 +33,22 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     .areas(area);
     draw_tabs(frame, app, tabs);
     let theme = app.theme;
+    let t = &theme;
     match (&mut app.editor, app.view) {
-        (Some(editor), _) => editor::draw(frame, editor, &theme, body),
-        (None, View::Matrix) => views::matrix(frame, app, body),
+        (Some(editor), _) => editor::draw(frame, editor, t, body),
+        (None, View::Matrix) => matrix::draw::draw(frame, &app.matrix, t, body),
         (None, View::Builds) if !app.builds.builds.is_empty() => {
-            builds_view::draw(frame, app, body)
+            builds::draw::draw(frame, &app.builds, t, body)
         }
         (None, View::Cluster)
-            if app.cluster.phase != super::cluster::Phase::Idle
-                || !app.cluster.nodes.is_empty() =>
+            if app.cluster.phase != cluster::Phase::Idle || !app.cluster.nodes.is_empty() =>
         {
-            cluster_view::draw(frame, app, body)
+            cluster::draw::draw(frame, &app.cluster, t, body)
         }
-        (None, View::Tests) if !app.tests.rows.is_empty() => tests_view::draw(frame, app, body),
-        (None, other) => views::empty(frame, app, other, body),
+        (None, View::Tests) if !app.tests.rows.is_empty() => {
+            tests::draw::draw(frame, &app.tests, t, body)
+        }
+        (None, other) => views::empty(frame, t, other, body),
     }
     draw_status(frame, app, status);
     match app.mode {

@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod pty;
+
 use n3x::profile::Profiles;
 
 /// The repository root.
@@ -203,4 +205,12 @@ pub fn validate_junit(file: &Path) -> Result<(), String> {
     } else {
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
     }
+}
+
+/// One VM test (a cluster, a real image build) at a time in this process: they share the
+/// machine's two cores, the image cache and the runtime directories, which are named by
+/// profile. Other processes wait on the machine's heavy lock (see the README).
+pub fn vm_serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::profile::{Problem, ProfileError, Profiles, display_path};
 use crate::render::{self, RenderedFile};
-use crate::tui::diff::{DiffLine, unified};
+use crate::tui::views::matrix::diff::{DiffLine, unified};
 
 /// How a rendered file changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

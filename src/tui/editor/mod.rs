@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::View;
-use super::keymap::{self, Action, Context};
+use crate::tui::app::View;
+use crate::tui::keymap::{self, Action, Context};
 use ratatui::style::Style;
 use ratatui_textarea::{CursorMove, TextArea};
 
