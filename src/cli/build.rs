@@ -105,7 +105,7 @@ pub fn state_dir(flag: Option<&PathBuf>) -> Result<PathBuf, String> {
 pub fn run(p: Profiles, args: &BuildArgs) -> Result<ExitCode, String> {
     let state = state_dir(args.state_dir.as_ref())?;
     if args.list {
-        print!("{}", history_table(&state));
+        crate::out!("{}", history_table(&state));
         return Ok(ExitCode::SUCCESS);
     }
     let variants = select(&p, args)?;
@@ -203,7 +203,7 @@ fn dry_run(
         "Dry run: {} builds planned, nothing was run.\n",
         variants.len() - unbuildable
     ));
-    print!("{out}");
+    crate::out!("{out}");
     Ok(if unbuildable == 0 {
         ExitCode::SUCCESS
     } else {
@@ -253,7 +253,7 @@ async fn build(
             }
         }
     }
-    print!("\n{}", batch.summary());
+    crate::out!("\n{}", batch.summary());
     Ok(match interrupted {
         Some(code) => ExitCode::from(code),
         None if batch.all_succeeded() => ExitCode::SUCCESS,

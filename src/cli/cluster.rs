@@ -210,7 +210,7 @@ pub fn cluster(p: Profiles, command: &ClusterCommand) -> Result<ExitCode, String
             let info = runtime_for(which)?;
             let mut text = status_table(&info);
             text.push_str(&runtime()?.block_on(session::topology(&info)));
-            print!("{text}");
+            crate::out!("{text}");
             Ok(ExitCode::SUCCESS)
         }
         ClusterCommand::Down(which) => {
@@ -218,7 +218,7 @@ pub fn cluster(p: Profiles, command: &ClusterCommand) -> Result<ExitCode, String
             let done = runtime()?
                 .block_on(session::stop(&info))
                 .map_err(|e| e.to_string())?;
-            println!("{done}");
+            crate::outln!("{done}");
             Ok(ExitCode::SUCCESS)
         }
         ClusterCommand::Restart(which) => nodes_request(which, Command::Restart),
@@ -247,7 +247,7 @@ fn nodes_request(which: &NodesArg, request: fn(String) -> Command) -> Result<Exi
             &request(name.clone()),
             socket::TIMEOUT,
         )) {
-            Ok(done) => println!("{done}"),
+            Ok(done) => crate::outln!("{done}"),
             Err(e) => {
                 eprintln!("n3x: {name}: {e}");
                 failed = true;
@@ -349,7 +349,7 @@ fn detach(args: &UpArgs, state: &std::path::Path) -> Result<ExitCode, String> {
     let mut owner = command
         .spawn()
         .map_err(|e| format!("cannot start the owner: {e}"))?;
-    println!(
+    crate::outln!(
         "n3x: the cluster owner runs as pid {}; its output goes to {}",
         owner.id(),
         log_path.display()
@@ -383,7 +383,7 @@ fn detach(args: &UpArgs, state: &std::path::Path) -> Result<ExitCode, String> {
                 .lines()
                 .filter(|l| l.starts_with("n3x: capacity:") || l.starts_with("n3x: warning:"))
             {
-                println!("{line}");
+                crate::outln!("{line}");
             }
             if summary.starts_with(&format!("{READINESS}FAILED")) {
                 eprintln!(
@@ -397,7 +397,7 @@ fn detach(args: &UpArgs, state: &std::path::Path) -> Result<ExitCode, String> {
                 .filter(|i| i.owner == owner.id())
                 .map(|i| i.nodes.len())
                 .unwrap_or(0);
-            println!(
+            crate::outln!(
                 "{summary}\nn3x: the {} cluster is up: {nodes} nodes ready after {}s; `n3x cluster down --profile {}` stops it",
                 args.profile,
                 start.elapsed().as_secs(),
@@ -438,12 +438,13 @@ fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, String> {
         // Torn down on request (the owner socket, Ctrl-C, SIGTERM): the exit code says which.
         let mut code = 0;
         let mut started = false;
+        let mut reader_left = false;
         loop {
             let signalled = tokio::select! {
                 update = stream.recv() => match update {
                     Some(SessionUpdate::Started(Ok(info))) => {
                         started = true;
-                        println!(
+                        crate::outln!(
                             "n3x: cluster {} starting ({} nodes); Ctrl-C tears it down. Elsewhere: n3x cluster status · n3x console NODE · n3x exec NODE -- CMD · n3x link NODE NIC up|down · n3x cluster restart NODE",
                             info.profile,
                             info.nodes.len()
@@ -459,6 +460,12 @@ fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, String> {
                 },
                 _ = sigint.recv() => 130,
                 _ = sigterm.recv() => 143,
+                // Nobody reads the output any more (`| grep -m1 Ready`): tear the cluster down
+                // rather than leave it running unseen, and end quietly.
+                _ = crate::cli::pipe::reader_gone(), if !reader_left => {
+                    reader_left = true;
+                    0
+                }
             };
             if !started {
                 // Still booting: nothing to tear down in order; the supervisor ends what runs.
@@ -468,7 +475,7 @@ fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, String> {
             code = signalled;
             let _ = session.command(Command::Down);
         }
-        println!("n3x: every VM and switch is stopped");
+        crate::outln!("n3x: every VM and switch is stopped");
         Ok(ExitCode::from(code))
     })
 }
@@ -476,31 +483,35 @@ fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, String> {
 fn print_update(update: &SessionUpdate) {
     match update {
         SessionUpdate::Cluster(update) => print_cluster_update(update),
-        SessionUpdate::Readiness(ReadinessUpdate::Stage(event)) => println!("{}", event.line()),
-        SessionUpdate::Readiness(ReadinessUpdate::Signature(hit)) => println!("{}", hit.lines()),
-        SessionUpdate::Report(report) => println!("n3x: {}", report.summary()),
-        SessionUpdate::Stopping => println!("n3x: tearing the cluster down"),
+        SessionUpdate::Readiness(ReadinessUpdate::Stage(event)) => {
+            crate::outln!("{}", event.line())
+        }
+        SessionUpdate::Readiness(ReadinessUpdate::Signature(hit)) => {
+            crate::outln!("{}", hit.lines())
+        }
+        SessionUpdate::Report(report) => crate::outln!("n3x: {}", report.summary()),
+        SessionUpdate::Stopping => crate::outln!("n3x: tearing the cluster down"),
         SessionUpdate::Started(_) | SessionUpdate::Stopped => {}
     }
 }
 
 fn print_cluster_update(update: &ClusterUpdate) {
     match update {
-        ClusterUpdate::Note(text) => println!("n3x: {text}"),
+        ClusterUpdate::Note(text) => crate::outln!("n3x: {text}"),
         ClusterUpdate::Console { node, child } => {
-            println!("[{node}] QEMU started (pid {})", child.pid())
+            crate::outln!("[{node}] QEMU started (pid {})", child.pid())
         }
-        ClusterUpdate::Line { node, text } => println!("[{node}] {text}"),
-        ClusterUpdate::Dropped { node, lines } => println!(
+        ClusterUpdate::Line { node, text } => crate::outln!("[{node}] {text}"),
+        ClusterUpdate::Dropped { node, lines } => crate::outln!(
             "[{node}] ({lines} console lines not shown: this output fell behind; the console log has them)"
         ),
         ClusterUpdate::Topology(_) | ClusterUpdate::Remote { .. } => {}
         ClusterUpdate::State { node, state } => match state {
             NodeState::NetworkUp(addrs) | NodeState::Ready(addrs) => {
-                println!("[{node}] == {}: {}", state.word(), addrs.join(" "))
+                crate::outln!("[{node}] == {}: {}", state.word(), addrs.join(" "))
             }
-            NodeState::Failed(why) => println!("[{node}] == failed: {why}"),
-            other => println!("[{node}] == {}", other.word()),
+            NodeState::Failed(why) => crate::outln!("[{node}] == failed: {why}"),
+            other => crate::outln!("[{node}] == {}", other.word()),
         },
     }
 }
@@ -525,7 +536,7 @@ pub fn exec(args: &ExecArgs) -> Result<ExitCode, String> {
             .await
             .map_err(|e| e.to_string())
     })?;
-    print!("{}", out.stdout);
+    crate::out!("{}", out.stdout);
     eprint!("{}", out.stderr);
     Ok(ExitCode::from(u8::try_from(out.code).unwrap_or(1)))
 }
@@ -554,6 +565,6 @@ pub fn link(args: &LinkArgs) -> Result<ExitCode, String> {
             .await
             .map_err(|e| e.to_string())
     })?;
-    println!("{} {}: link {}", node.name, args.nic, args.state);
+    crate::outln!("{} {}: link {}", node.name, args.nic, args.state);
     Ok(ExitCode::SUCCESS)
 }

@@ -8,9 +8,10 @@
 
 pub mod build;
 pub mod cluster;
+pub mod pipe;
 pub mod test;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -228,6 +229,13 @@ impl From<ConfigError> for Failure {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
+        // Output that could not be written (a full disk) fails the command; a reader that
+        // went away (a closed pipe) does not.
+        Ok(_) if pipe::failure().is_some() => {
+            let e = pipe::failure().unwrap_or_default();
+            eprintln!("error: cannot write to standard output: {e}");
+            ExitCode::FAILURE
+        }
         Ok(code) => code,
         Err(f) => {
             eprintln!("error: {}", f.message);
@@ -354,18 +362,10 @@ fn load(explicit: Option<&Path>, cwd: &Path) -> Result<Profiles, Failure> {
     Ok(Profiles::load(&root)?)
 }
 
+/// Prints `text`; a failed write is handled by [`pipe`] (never a panic).
 fn out(text: &str) -> Result<(), Failure> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|_| stdout.flush())
-    {
-        // A closed pipe (`n3x list | head`) is not an error worth a message.
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::usage(format!(
-            "cannot write to standard output: {e}"
-        ))),
-        _ => Ok(()),
-    }
+    pipe::write(text);
+    Ok(())
 }
 
 fn validate(explicit: Option<&Path>, args: ValidateArgs, cwd: &Path) -> Result<ExitCode, Failure> {

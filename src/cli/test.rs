@@ -156,7 +156,7 @@ fn hostname() -> String {
 /// Runs `n3x test …`. `Err` is a usage or setup error (exit code 2).
 pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
     if args.list {
-        print!("{}", catalog::list_table(&p, &catalog::catalog(&p)));
+        crate::out!("{}", catalog::list_table(&p, &catalog::catalog(&p)));
         return Ok(ExitCode::SUCCESS);
     }
     let tests = select(&p, args)?;
@@ -176,7 +176,7 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
         None => (tests, Vec::new()),
         Some(spec) => {
             let split = crate::scenario::shard::split(&state, args.backend.name(), tests, spec);
-            println!("n3x test: {}", split.line);
+            crate::outln!("n3x test: {}", split.line);
             (split.tests, split.properties)
         }
     };
@@ -221,7 +221,7 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
             printer.previous.insert(t.name.clone(), last);
         }
     }
-    println!(
+    crate::outln!(
         "n3x test: {} test(s) on {}: {}; artifacts in {}",
         tests.len(),
         args.backend,
@@ -243,7 +243,7 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
             Supervisor::new().map_err(|e| format!("cannot start the supervisor: {e}"))?;
         let (tx, mut rx) = crate::stream::channel(crate::stream::CAPACITY);
         let print = tokio::spawn(async move {
-            let mut stdout = std::io::stdout();
+            let mut stdout = crate::cli::pipe::Stdout;
             while let Some(update) = rx.recv().await {
                 printer.update(update, &mut stdout);
             }
@@ -295,7 +295,7 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
                     _ = sigint.recv() => {}
                     _ = sigterm.recv() => {}
                 }
-                println!("n3x test: tearing the kept cluster down");
+                crate::outln!("n3x test: tearing the kept cluster down");
                 after.owner.down().await;
                 break;
             }
@@ -329,8 +329,8 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
     let json = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
     std::fs::write(artifacts.join("report.json"), json + "\n")
         .map_err(|e| format!("cannot write the report: {e}"))?;
-    print!("\n{}", batch::summary(&results));
-    println!(
+    crate::out!("\n{}", batch::summary(&results));
+    crate::outln!(
         "n3x test: JUnit in {}; console logs, k3s journals and reports in {}",
         args.junit
             .as_ref()
@@ -339,7 +339,7 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
         artifacts.display()
     );
     if let Some(code) = signalled {
-        println!("n3x test: interrupted; every VM and switch of the running test is stopped");
+        crate::outln!("n3x test: interrupted; every VM and switch of the running test is stopped");
         return Ok(ExitCode::from(code));
     }
     Ok(ExitCode::from(exit_code(&results)))
