@@ -15,6 +15,7 @@ use crate::build::isar::{IsarOptions, KasChoice};
 use crate::build::plan::Backend;
 use crate::build::state;
 use crate::build::tools;
+use crate::cli::Failure;
 use crate::matrix::{self, Variant};
 use crate::profile::Profiles;
 use crate::supervise::Supervisor;
@@ -102,13 +103,13 @@ pub fn state_dir(flag: Option<&PathBuf>) -> Result<PathBuf, String> {
 }
 
 /// Runs `n3x build`. `Err` is a usage or setup error (exit code 2).
-pub fn run(p: Profiles, args: &BuildArgs) -> Result<ExitCode, String> {
+pub fn run(p: Profiles, args: &BuildArgs) -> Result<ExitCode, Failure> {
     let state = state_dir(args.state_dir.as_ref())?;
     if args.list {
         crate::out!("{}", history_table(&state));
         return Ok(ExitCode::SUCCESS);
     }
-    let variants = select(&p, args)?;
+    let variants = select(&p, args).map_err(Failure::usage)?;
     let repo = p
         .root
         .parent()
@@ -135,19 +136,19 @@ pub fn run(p: Profiles, args: &BuildArgs) -> Result<ExitCode, String> {
     if let Some(k3s) = &args.k3s_binary
         && !k3s.is_file()
     {
-        return Err(format!(
+        return Err(Failure::usage(format!(
             "--k3s-binary {}: no such file\n  fix: give the path of a k3s executable",
             k3s.display()
-        ));
+        )));
     }
     if args.dry_run {
-        return dry_run(&p, &settings, &variants, args.backend);
+        return Ok(dry_run(&p, &settings, &variants, args.backend)?);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    runtime.block_on(build(Arc::new(p), settings, variants, args.backend))
+    Ok(runtime.block_on(build(Arc::new(p), settings, variants, args.backend))?)
 }
 
 fn select(p: &Profiles, args: &BuildArgs) -> Result<Vec<Variant>, String> {

@@ -13,6 +13,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
 
+use crate::cli::Failure;
 use crate::cluster::accel::Accel;
 use crate::cluster::control::ControlChannel;
 use crate::cluster::engine::{self, ClusterUpdate, NodeState, Options};
@@ -203,7 +204,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 /// Runs `n3x cluster …`. `Err` is a usage or setup error (exit code 2).
-pub fn cluster(p: Profiles, command: &ClusterCommand) -> Result<ExitCode, String> {
+pub fn cluster(p: Profiles, command: &ClusterCommand) -> Result<ExitCode, Failure> {
     match command {
         ClusterCommand::Up(args) => up(p, args),
         ClusterCommand::Status(which) => {
@@ -228,13 +229,13 @@ pub fn cluster(p: Profiles, command: &ClusterCommand) -> Result<ExitCode, String
 }
 
 /// Asks the owner of `which`'s cluster to do `request` to each of its nodes, in turn.
-fn nodes_request(which: &NodesArg, request: fn(String) -> Command) -> Result<ExitCode, String> {
+fn nodes_request(which: &NodesArg, request: fn(String) -> Command) -> Result<ExitCode, Failure> {
     let info = runtime_for(&which.which)?;
     let names: Vec<String> = if which.nodes.is_empty() {
         info.nodes.iter().map(|n| n.name.clone()).collect()
     } else {
         for n in &which.nodes {
-            info.node(n).map_err(|e| e.to_string())?;
+            info.node(n).map_err(|e| Failure::usage(e.to_string()))?;
         }
         which.nodes.clone()
     };
@@ -319,7 +320,7 @@ const READINESS: &str = "n3x: readiness: ";
 
 /// `cluster up --detach`: the same command without `--detach` in a new session, its output
 /// in a log, and this process waits until every node is ready (or one fails).
-fn detach(args: &UpArgs, state: &std::path::Path) -> Result<ExitCode, String> {
+fn detach(args: &UpArgs, state: &std::path::Path) -> Result<ExitCode, Failure> {
     use std::os::unix::process::CommandExt;
     let logs = state.join("clusters");
     std::fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
@@ -358,17 +359,17 @@ fn detach(args: &UpArgs, state: &std::path::Path) -> Result<ExitCode, String> {
     loop {
         std::thread::sleep(Duration::from_millis(500));
         if let Ok(Some(status)) = owner.try_wait() {
-            return Err(format!(
+            return Err(Failure::from(format!(
                 "the cluster owner ended ({status}) before the nodes were ready; see {}",
                 log_path.display()
-            ));
+            )));
         }
         let text = std::fs::read_to_string(&log_path).unwrap_or_default();
         if let Some(failed) = text.lines().find(|l| l.contains("] == failed")) {
-            return Err(format!(
+            return Err(Failure::from(format!(
                 "{failed}\n  the cluster keeps running for inspection; `n3x cluster down --profile {}` stops it",
                 args.profile
-            ));
+            )));
         }
         // The owner prints the readiness summary once every node passed its stages, one
         // failed, or a stage could not be decided (an image without k3s).
@@ -406,12 +407,14 @@ fn detach(args: &UpArgs, state: &std::path::Path) -> Result<ExitCode, String> {
             return Ok(ExitCode::SUCCESS);
         }
         if start.elapsed() > Duration::from_secs(1800) {
-            return Err("the nodes were not ready within 30 minutes".into());
+            return Err(Failure::from(
+                "the nodes were not ready within 30 minutes".to_string(),
+            ));
         }
     }
 }
 
-fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, String> {
+fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, Failure> {
     let state = args.boot.state()?;
     if args.detach {
         return detach(args, &state);
@@ -419,7 +422,7 @@ fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, String> {
     let options = Options {
         profile: args.profile.clone(),
         nodes: args.nodes.clone(),
-        accel: args.boot.accel()?,
+        accel: args.boot.accel().map_err(Failure::usage)?,
         k3s_binary: args.boot.k3s_binary.clone(),
         repo: repo_of(&p),
         state,
@@ -429,7 +432,7 @@ fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, String> {
             engine::ImageBackend::Quick
         },
     };
-    runtime()?.block_on(async move {
+    let outcome = runtime()?.block_on(async move {
         let supervisor = Supervisor::new().map_err(|e| format!("cannot start the supervisor: {e}"))?;
         let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
         let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
@@ -477,7 +480,8 @@ fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, String> {
         }
         crate::outln!("n3x: every VM and switch is stopped");
         Ok(ExitCode::from(code))
-    })
+    });
+    Ok(outcome?)
 }
 
 fn print_update(update: &SessionUpdate) {
@@ -517,17 +521,22 @@ fn print_cluster_update(update: &ClusterUpdate) {
 }
 
 /// Runs `n3x console NODE`.
-pub fn console(args: &ConsoleArgs) -> Result<ExitCode, String> {
+pub fn console(args: &ConsoleArgs) -> Result<ExitCode, Failure> {
     let info = runtime_for(&args.which)?;
-    let node = info.node(&args.node).map_err(|e| e.to_string())?;
+    let node = info
+        .node(&args.node)
+        .map_err(|e| Failure::usage(e.to_string()))?;
     relay::attach(&node.console, &node.name, relay::ESCAPE).map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Runs `n3x exec NODE -- CMD…`: the command's output, and its exit code as n3x's.
-pub fn exec(args: &ExecArgs) -> Result<ExitCode, String> {
+pub fn exec(args: &ExecArgs) -> Result<ExitCode, Failure> {
     let info = runtime_for(&args.which)?;
-    let node = info.node(&args.node).map_err(|e| e.to_string())?.clone();
+    let node = info
+        .node(&args.node)
+        .map_err(|e| Failure::usage(e.to_string()))?
+        .clone();
     let command = args.command.clone();
     let timeout = Duration::from_secs(args.timeout);
     let out = runtime()?.block_on(async move {
@@ -542,11 +551,14 @@ pub fn exec(args: &ExecArgs) -> Result<ExitCode, String> {
 }
 
 /// Runs `n3x link NODE NIC up|down`.
-pub fn link(args: &LinkArgs) -> Result<ExitCode, String> {
+pub fn link(args: &LinkArgs) -> Result<ExitCode, Failure> {
     let info = runtime_for(&args.which)?;
-    let node = info.node(&args.node).map_err(|e| e.to_string())?.clone();
+    let node = info
+        .node(&args.node)
+        .map_err(|e| Failure::usage(e.to_string()))?
+        .clone();
     if !node.nics.iter().any(|(name, _, _)| *name == args.nic) {
-        return Err(format!(
+        return Err(Failure::usage(format!(
             "{} has no NIC {}\n  fix: use one of {}",
             node.name,
             args.nic,
@@ -555,7 +567,7 @@ pub fn link(args: &LinkArgs) -> Result<ExitCode, String> {
                 .map(|(n, _, _)| n.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
-        ));
+        )));
     }
     let up = args.state == "up";
     let device = crate::cluster::qemu::nic_device_id(&args.nic);

@@ -3,8 +3,9 @@
 //! and the full-screen workbench when no command is given. The only place where errors become
 //! plain text.
 //!
-//! Exit codes: 0 success, 1 `render --check` or `ci --check` found stale files, 2 usage or
-//! profile errors.
+//! Exit codes ([`EXIT_CODES`]): 0 success; 1 the thing failed (a problem found, a failed build
+//! or test, no or an unreachable cluster, stale files); 2 usage or profile errors; `exec` passes
+//! the remote command's code through and uses 255 for its own failures.
 
 pub mod build;
 pub mod cluster;
@@ -30,7 +31,7 @@ use crate::tui::themes::{self, ThemeError};
 ///
 /// Without a command, n3x opens the full-screen workbench (press ? in it for every key).
 #[derive(Debug, Parser)]
-#[command(name = "n3x", version)]
+#[command(name = "n3x", version, after_help = EXIT_CODES)]
 pub struct Cli {
     /// The profiles directory (default: ./profiles, or the nearest one above).
     #[arg(long, global = true, env = "N3X_PROFILES", value_name = "DIR")]
@@ -83,7 +84,7 @@ pub enum Command {
     #[cfg(target_os = "linux")]
     Link(crate::cli::cluster::LinkArgs),
     /// Run cluster tests from the catalog (`--list` shows it): boot, follow every node to
-    /// k3s Ready, check; JUnit and artifacts for CI. Exit 0 passed, 1 failed, 2 setup error.
+    /// k3s Ready, check; JUnit and artifacts for CI. Exit 0 passed, 1 failed, 2 usage error.
     #[cfg(target_os = "linux")]
     Test(crate::cli::test::TestArgs),
 }
@@ -204,12 +205,34 @@ pub struct Failure {
     pub message: String,
 }
 
+/// The exit-code table, as `--help` and the README show it.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  1    the thing failed: a problem found (validate, render --check, ci --check), a failed
+       build or test, no running cluster or one that does not answer
+  2    usage or profile errors (bad flags, unknown names, profiles that do not load)
+  255  n3x exec's own failures (no cluster, no answer); otherwise the remote command's code
+  130  interrupted (Ctrl-C), 143 terminated (SIGTERM)";
+
+/// Exit code of `n3x exec` when it fails itself (as ssh does), so that no remote command's
+/// code is mistaken for it.
+pub const EXIT_EXEC_FAILED: u8 = 255;
+
 impl Failure {
-    fn usage(message: impl Into<String>) -> Self {
+    /// A usage or profile error: exit code 2.
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
         Failure {
             code: 2,
             message: message.into(),
         }
+    }
+}
+
+/// A runtime failure (the command ran and its work failed): exit code 1.
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure { code: 1, message }
     }
 }
 
@@ -265,14 +288,17 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         #[cfg(target_os = "linux")]
         Some(Command::Cluster(command)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
-            crate::cli::cluster::cluster(p, &command).map_err(Failure::usage)
+            crate::cli::cluster::cluster(p, &command)
         }
         #[cfg(target_os = "linux")]
-        Some(Command::Console(args)) => crate::cli::cluster::console(&args).map_err(Failure::usage),
+        Some(Command::Console(args)) => crate::cli::cluster::console(&args),
         #[cfg(target_os = "linux")]
-        Some(Command::Exec(args)) => crate::cli::cluster::exec(&args).map_err(Failure::usage),
+        Some(Command::Exec(args)) => crate::cli::cluster::exec(&args).map_err(|f| Failure {
+            code: EXIT_EXEC_FAILED,
+            message: f.message,
+        }),
         #[cfg(target_os = "linux")]
-        Some(Command::Link(args)) => crate::cli::cluster::link(&args).map_err(Failure::usage),
+        Some(Command::Link(args)) => crate::cli::cluster::link(&args),
         #[cfg(target_os = "linux")]
         Some(Command::Test(crate::cli::test::TestArgs {
             report: Some(crate::cli::test::TestReport::MergeJunit(args)),
@@ -281,21 +307,29 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         #[cfg(target_os = "linux")]
         Some(Command::Test(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
-            crate::cli::test::run(p, &args).map_err(Failure::usage)
+            crate::cli::test::run(p, &args)
         }
         #[cfg(target_os = "linux")]
         Some(Command::Ci(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
-            crate::ci::command::run(&p, &args).map_err(Failure::usage)
+            crate::ci::command::run(&p, &args).map_err(Failure::from)
         }
         #[cfg(target_os = "linux")]
         Some(Command::Release(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
-            crate::release::run(&p, &args).map_err(|e| Failure::usage(e.to_string()))
+            crate::release::run(&p, &args).map_err(|e| {
+                use crate::release::ReleaseError as E;
+                match e {
+                    E::NoVariant { .. } | E::BadVersion(_) | E::TagMismatch { .. } => {
+                        Failure::usage(e.to_string())
+                    }
+                    _ => Failure::from(e.to_string()),
+                }
+            })
         }
         Some(Command::Build(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
-            crate::cli::build::run(p, &args).map_err(Failure::usage)
+            crate::cli::build::run(p, &args)
         }
         Some(Command::Screenshot(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
@@ -330,7 +364,7 @@ fn workbench(
     match tui::run(std::sync::Arc::new(p), theme.theme, builds) {
         Ok(tui::Exit::Quit) => Ok(ExitCode::SUCCESS),
         Ok(tui::Exit::Signal(n)) => Ok(ExitCode::from(128 + n as u8)),
-        Err(e) => Err(Failure::usage(format!("the terminal failed: {e}"))),
+        Err(e) => Err(Failure::from(format!("the terminal failed: {e}"))),
     }
 }
 
@@ -390,7 +424,8 @@ fn validate(explicit: Option<&Path>, args: ValidateArgs, cwd: &Path) -> Result<E
             )));
         }
     };
-    let p = Profiles::load(&root)?;
+    // Problems in the profiles are what validate looks for: a finding, exit 1.
+    let p = Profiles::load(&root).map_err(|e| Failure::from(e.to_string()))?;
     let variants = matrix::variants(&p);
     // The k3s pin of the backends beside the profiles (the repository they belong to).
     let problems = root

@@ -14,6 +14,7 @@ use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::build::plan::Backend;
+use crate::cli::Failure;
 use crate::cli::cluster::{BootArgs, repo_of};
 use crate::profile::{Profiles, display_path};
 use crate::scenario::batch::{self, Batch, Style};
@@ -136,12 +137,13 @@ pub fn select(p: &Profiles, args: &TestArgs) -> Result<Vec<TestDef>, String> {
     Ok(catalog::run_order(out))
 }
 
-/// The exit code of a run: 1 when a test failed, 2 when none failed but one could not run.
+/// The exit code of a run: 1 when a test failed or could not finish, else 0.
 pub fn exit_code(results: &[TestResult]) -> u8 {
-    if results.iter().any(|r| r.verdict == Verdict::Failed) {
+    if results
+        .iter()
+        .any(|r| matches!(r.verdict, Verdict::Failed | Verdict::Error))
+    {
         1
-    } else if results.iter().any(|r| r.verdict == Verdict::Error) {
-        2
     } else {
         0
     }
@@ -154,23 +156,23 @@ fn hostname() -> String {
 }
 
 /// Runs `n3x test …`. `Err` is a usage or setup error (exit code 2).
-pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
+pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, Failure> {
     if args.list {
         crate::out!("{}", catalog::list_table(&p, &catalog::catalog(&p)));
         return Ok(ExitCode::SUCCESS);
     }
-    let tests = select(&p, args)?;
+    let tests = select(&p, args).map_err(Failure::usage)?;
     for t in &tests {
         if let Availability::Unavailable { why, command } =
             catalog::availability(&p, t, args.backend)
         {
-            return Err(format!(
+            return Err(Failure::usage(format!(
                 "{} cannot run on {}: {why}\n  make the images: {command}\n  fix: run it on the quick backend (--backend quick)",
                 t.name, args.backend
-            ));
+            )));
         }
     }
-    let accel = args.boot.accel()?;
+    let accel = args.boot.accel().map_err(Failure::usage)?;
     let state = args.boot.state()?;
     let (tests, properties) = match args.shard {
         None => (tests, Vec::new()),
@@ -207,7 +209,7 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
         accel,
         k3s_binary: args.boot.k3s_binary.clone(),
         backend: args.backend,
-        timeouts: timeouts(&args.timeouts)?,
+        timeouts: timeouts(&args.timeouts).map_err(Failure::usage)?,
     };
     let mut printer = Batch::new(Style::from_env(
         std::io::stdout().is_terminal(),

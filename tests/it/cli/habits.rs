@@ -50,3 +50,34 @@ fn output_to_a_full_disk_is_an_error_not_a_panic() {
         "{stderr}"
     );
 }
+
+/// 1 when the thing failed, 2 for usage, 255 for `exec`'s own failures; `--help` shows them.
+#[test]
+fn exit_codes_follow_the_table_in_help() {
+    let runtime = tempfile::TempDir::new().unwrap();
+    let run = |args: &[&str]| {
+        let out = n3x()
+            .env("XDG_RUNTIME_DIR", runtime.path())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&["cluster", "status"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("no cluster is running"), "{err}");
+    let (code, err) = run(&["exec", "server-1", "--", "true"]);
+    assert_eq!(code, Some(255), "{err}");
+    let (code, err) = run(&["cluster", "up", "--profile", "simple", "--accel", "warp"]);
+    assert_eq!(code, Some(2), "{err}");
+    let (code, err) = run(&["test", "no-such-test"]);
+    assert_eq!(code, Some(2), "{err}");
+
+    let help = n3x().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("Exit codes:"), "{help}");
+    assert!(help.contains("255  n3x exec's own failures"), "{help}");
+}
