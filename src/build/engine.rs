@@ -412,6 +412,12 @@ impl Job {
             Err(StepFailure::Cancelled) => (Outcome::Cancelled, Some("cancelled".to_string())),
             Err(StepFailure::Failed(why)) => (Outcome::Failed, Some(why)),
         };
+        tracing::info!(
+            outcome = outcome.word(),
+            ?error,
+            ?duration,
+            "build finished"
+        );
         record.outcome = outcome;
         record.error = error.clone();
         record.duration_ms = Some(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));

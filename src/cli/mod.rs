@@ -45,6 +45,10 @@ pub struct Cli {
     /// for CI. Without a command it is an error.
     #[arg(long, global = true)]
     pub batch: bool,
+    /// Write n3x's own log to <state>/n3x.log: -v info, -vv debug, -vvv trace ($N3X_LOG, a
+    /// filter such as `debug` or `n3x::cluster=trace`, wins).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// What to do; without one, the full-screen workbench opens (on a terminal).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -251,6 +255,10 @@ impl From<ConfigError> for Failure {
 /// Parses the arguments, runs the command, prints errors, and returns the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(f) = start_log(cli.verbose) {
+        eprintln!("error: {}", f.message);
+        return ExitCode::from(f.code);
+    }
     match run(cli) {
         // Output that could not be written (a full disk) fails the command; a reader that
         // went away (a closed pipe) does not.
@@ -265,6 +273,17 @@ pub fn main() -> ExitCode {
             ExitCode::from(f.code)
         }
     }
+}
+
+/// Starts n3x's own log when `N3X_LOG` or `-v` ask for it ([`crate::logging`]).
+fn start_log(verbose: u8) -> Result<(), Failure> {
+    if crate::logging::filter(std::env::var(crate::logging::ENV).ok().as_deref(), verbose).is_none()
+    {
+        return Ok(());
+    }
+    let state = crate::cli::build::state_dir(None).map_err(Failure::usage)?;
+    crate::logging::init(&state, verbose).map_err(|e| Failure::usage(e.to_string()))?;
+    Ok(())
 }
 
 /// Runs a parsed command line.

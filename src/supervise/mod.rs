@@ -264,6 +264,7 @@ impl Supervisor {
                 wrapper: wrapper.clone(),
                 source,
             })?;
+        tracing::debug!(pid, argv = ?spec.argv, log = %spec.log.display(), "spawned");
         let pid = i32::try_from(pid)
             .map_err(|_| SpawnError::Watch(std::io::Error::other("process id out of range")))?;
 

@@ -81,3 +81,57 @@ fn exit_codes_follow_the_table_in_help() {
     assert!(help.contains("Exit codes:"), "{help}");
     assert!(help.contains("255  n3x exec's own failures"), "{help}");
 }
+
+/// `N3X_LOG=debug` or `-vv`: n3x's own log in `<state>/n3x.log`, nothing of it on the terminal.
+#[test]
+fn the_log_goes_to_the_state_directory_when_asked_for() {
+    let state = tempfile::TempDir::new().unwrap();
+    let runtime = tempfile::TempDir::new().unwrap();
+    let run = |env: Option<&str>, args: &[&str]| {
+        let mut cmd = n3x();
+        cmd.env("N3X_STATE_DIR", state.path())
+            .env("XDG_RUNTIME_DIR", runtime.path())
+            .env_remove("N3X_LOG");
+        if let Some(filter) = env {
+            cmd.env("N3X_LOG", filter);
+        }
+        cmd.args(args).output().unwrap()
+    };
+    let log = state.path().join("n3x.log");
+    run(None, &["list"]);
+    assert!(!log.exists(), "no log unless asked for");
+    let out = run(None, &["-vv", "list"]);
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("INFO") && text.contains("n3x starts"),
+        "{text}"
+    );
+    let out = run(Some("debug"), &["cluster", "status"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.lines().count(),
+        2,
+        "only the error on the terminal: {stderr}"
+    );
+    let out = run(Some("n3x=loud"), &["list"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("N3X_LOG=n3x=loud"));
+}
+
+/// The k3s join token n3x makes for a cluster never reaches n3x's log, whoever logs it.
+#[test]
+fn the_join_token_never_reaches_the_log() {
+    let state = tempfile::TempDir::new().unwrap();
+    let p = n3x::profile::Profiles::load(&repo().join("profiles")).unwrap();
+    let token = n3x::cluster::secrets::token(&p).unwrap();
+    let subscriber = n3x::logging::subscriber(state.path(), "trace").unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::debug!(argv = ?["k3s", "server", "--token", &token], "spawned");
+        tracing::trace!("the secrets layer holds {token}");
+    });
+    let log = std::fs::read_to_string(state.path().join(n3x::logging::FILE)).unwrap();
+    assert!(log.contains("spawned"), "{log}");
+    assert!(!log.contains(&token), "{log}");
+    assert_eq!(log.matches(n3x::logging::REDACTED).count(), 2, "{log}");
+}
