@@ -81,6 +81,10 @@ pub struct BuildArgs {
     /// List past builds (newest last) with their outcome and duration, and build nothing.
     #[arg(long, conflicts_with_all = ["dry_run", "variant", "machine"])]
     pub list: bool,
+    /// With --list: JSON (id, variant, backend, started, duration_ms, outcome, error,
+    /// artifacts, sstate_hit_ratio) instead of the table.
+    #[arg(long, requires = "list")]
+    pub json: bool,
 }
 
 /// Where builds keep their state, from the flag or the environment.
@@ -105,6 +109,12 @@ pub fn state_dir(flag: Option<&PathBuf>) -> Result<PathBuf, String> {
 /// Runs `n3x build`. `Err` is a usage or setup error (exit code 2).
 pub fn run(p: Profiles, args: &BuildArgs) -> Result<ExitCode, Failure> {
     let state = state_dir(args.state_dir.as_ref())?;
+    if args.list && args.json {
+        let (records, _) = crate::build::state::history(&state);
+        let doc = crate::cli::json::build_history(&records);
+        crate::out!("{}", crate::cli::json::text(&doc));
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.list {
         crate::out!("{}", history_table(&state));
         return Ok(ExitCode::SUCCESS);

@@ -31,7 +31,7 @@ pub enum ClusterCommand {
     /// Boot a profile's cluster and hold it in the foreground until Ctrl-C (which tears it down).
     Up(UpArgs),
     /// Show the running cluster's nodes.
-    Status(ProfileArg),
+    Status(StatusArgs),
     /// Stop the running cluster (its owner tears it down).
     Down(ProfileArg),
     /// Stop nodes' QEMUs and start them again with the same images and ports (default: all).
@@ -51,6 +51,18 @@ pub struct NodesArg {
     #[command(flatten)]
     /// Which cluster.
     pub which: ProfileArg,
+}
+
+/// Arguments of `n3x cluster status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    /// Which cluster.
+    pub which: ProfileArg,
+    /// JSON (profile, owner, accel, logs, nodes with name, role, pid, running, rss_mib,
+    /// console_log, nics; switches) instead of the tables.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Which cluster: the profile, or the only one running.
@@ -207,7 +219,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 pub fn cluster(p: Profiles, command: &ClusterCommand) -> Result<ExitCode, Failure> {
     match command {
         ClusterCommand::Up(args) => up(p, args),
-        ClusterCommand::Status(which) => {
+        ClusterCommand::Status(StatusArgs { which, json: true }) => {
+            let info = runtime_for(which)?;
+            crate::out!("{}", crate::cli::json::text(&status_json(&info)));
+            Ok(ExitCode::SUCCESS)
+        }
+        ClusterCommand::Status(StatusArgs { which, .. }) => {
             let info = runtime_for(which)?;
             let mut text = status_table(&info);
             text.push_str(&runtime()?.block_on(session::topology(&info)));
@@ -313,6 +330,49 @@ fn status_table(info: &ClusterInfo) -> String {
         ));
     }
     out
+}
+
+/// `cluster status --json`.
+fn status_json(info: &ClusterInfo) -> serde_json::Value {
+    let nodes: Vec<serde_json::Value> = info
+        .nodes
+        .iter()
+        .map(|n| {
+            let running = process_alive(n.pid);
+            serde_json::json!({
+                "name": n.name,
+                "role": n.role,
+                "pid": n.pid,
+                "running": running,
+                "rss_mib": procstat::rss_mib(n.pid).filter(|_| running),
+                "console_log": n.console_log,
+                "nics": n.nics.iter().map(|(name, mac, segment)| serde_json::json!({
+                    "name": name, "mac": mac, "segment": segment,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let switches: Vec<serde_json::Value> = info
+        .switches
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "name": s.name,
+                "vlans": s.vlans,
+                "ports": s.ports.iter().map(|(port, plugged, vlans)| serde_json::json!({
+                    "port": port, "plugged": plugged, "vlans": vlans,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "profile": info.profile,
+        "owner": info.owner,
+        "accel": info.accel,
+        "logs": info.logs,
+        "nodes": nodes,
+        "switches": switches,
+    })
 }
 
 /// How the owner's readiness summary line begins.

@@ -9,6 +9,7 @@
 
 pub mod build;
 pub mod cluster;
+pub mod json;
 pub mod pipe;
 pub mod test;
 
@@ -198,6 +199,10 @@ pub struct RenderArgs {
 pub struct ValidateArgs {
     /// A profiles directory, or a file inside one (default: the profiles in use).
     pub path: Option<PathBuf>,
+    /// JSON on standard output: ok, profiles, machines, networks, nodes, variants, and
+    /// problems (file, line, column, field, message, fix); exit 1 when there are problems.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// A failure with the exit code it maps to.
@@ -444,13 +449,27 @@ fn validate(explicit: Option<&Path>, args: ValidateArgs, cwd: &Path) -> Result<E
         }
     };
     // Problems in the profiles are what validate looks for: a finding, exit 1.
-    let p = Profiles::load(&root).map_err(|e| Failure::from(e.to_string()))?;
+    let p = match Profiles::load(&root) {
+        Ok(p) => p,
+        Err(ProfileError::Invalid(problems)) if args.json => {
+            let found = problems.iter().map(json::problem).collect();
+            out(&json::text(&json::validation(&root, None, found)))?;
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(Failure::from(e.to_string())),
+    };
     let variants = matrix::variants(&p);
     // The k3s pin of the backends beside the profiles (the repository they belong to).
     let problems = root
         .parent()
         .map(|repo| crate::build::pins::check(&p, repo))
         .unwrap_or_default();
+    if args.json {
+        let found: Vec<_> = problems.iter().map(|t| json::problem_text(t)).collect();
+        let code = if found.is_empty() { 0 } else { 1 };
+        out(&json::text(&json::validation(&root, Some(&p), found)))?;
+        return Ok(ExitCode::from(code));
+    }
     if !problems.is_empty() {
         return Err(Failure {
             code: 1,

@@ -35,6 +35,10 @@ pub struct TestArgs {
     /// List the catalog: every test per backend, and why a backend cannot run it.
     #[arg(long, conflicts_with_all = ["names", "junit", "keep_on_failure"])]
     pub list: bool,
+    /// With --list: JSON (test, backend, profile, nodes, summary, available, why_not,
+    /// images_command) instead of the table.
+    #[arg(long, requires = "list")]
+    pub json: bool,
     /// The image backend.
     #[arg(long, value_enum, default_value = "quick", value_name = "B")]
     pub backend: Backend,
@@ -157,6 +161,11 @@ fn hostname() -> String {
 
 /// Runs `n3x test …`. `Err` is a usage or setup error (exit code 2).
 pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, Failure> {
+    if args.list && args.json {
+        let doc = crate::cli::json::test_catalog(&p, &catalog::catalog(&p));
+        crate::out!("{}", crate::cli::json::text(&doc));
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.list {
         crate::out!("{}", catalog::list_table(&p, &catalog::catalog(&p)));
         return Ok(ExitCode::SUCCESS);

@@ -135,3 +135,58 @@ fn the_join_token_never_reaches_the_log() {
     assert!(!log.contains(&token), "{log}");
     assert_eq!(log.matches(n3x::logging::REDACTED).count(), 2, "{log}");
 }
+
+/// `--json` for scripts: the documented fields, also for a problem found.
+#[test]
+fn json_for_scripts_has_the_documented_fields() {
+    let json = |args: &[&str], dir: &std::path::Path| {
+        let out = n3x().current_dir(dir).args(args).output().unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), doc)
+    };
+    let (code, doc) = json(&["validate", "--json"], &repo());
+    assert_eq!(code, Some(0));
+    assert_eq!(doc["ok"], true);
+    assert_eq!(doc["problems"], serde_json::json!([]));
+
+    let broken = tempfile::TempDir::new().unwrap();
+    common::copy_tree(&repo().join("profiles"), &broken.path().join("profiles"));
+    let vlans = broken.path().join("profiles/network/vlans.yaml");
+    let text = std::fs::read_to_string(&vlans).unwrap();
+    std::fs::write(&vlans, text.replace("vlan: 100", "vlan: 4095")).unwrap();
+    let (code, doc) = json(&["validate", "--json"], broken.path());
+    assert_eq!(code, Some(1));
+    let problem = &doc["problems"][0];
+    assert_eq!(problem["file"], "profiles/network/vlans.yaml", "{doc}");
+    assert_eq!(problem["field"], "networks.storage.vlan", "{doc}");
+    assert!(
+        problem["line"].is_u64() && problem["column"].is_u64(),
+        "{doc}"
+    );
+    assert!(
+        problem["fix"].as_str().unwrap().contains("1 and 4094"),
+        "{doc}"
+    );
+
+    let (code, doc) = json(&["test", "--list", "--json"], &repo());
+    assert_eq!(code, Some(0));
+    let first = &doc[0];
+    for field in [
+        "test",
+        "backend",
+        "profile",
+        "nodes",
+        "summary",
+        "available",
+    ] {
+        assert!(!first[field].is_null(), "{field} in {first}");
+    }
+    let state = tempfile::TempDir::new().unwrap();
+    let out = n3x()
+        .env("N3X_STATE_DIR", state.path())
+        .args(["build", "--list", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "[]\n");
+}
