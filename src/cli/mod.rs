@@ -3,7 +3,7 @@
 //! and the full-screen workbench when no command is given. The only place where errors become
 //! plain text.
 //!
-//! Exit codes ([`EXIT_CODES`]): 0 success; 1 the thing failed (a problem found, a failed build
+//! Exit codes (listed in `n3x --help`): 0 success; 1 the thing failed (a problem found, a failed build
 //! or test, no or an unreachable cluster, stale files); 2 usage or profile errors; `exec` passes
 //! the remote command's code through and uses 255 for its own failures.
 
@@ -32,23 +32,29 @@ use crate::tui::themes::{self, ThemeError};
 ///
 /// Without a command, n3x opens the full-screen workbench (press ? in it for every key).
 #[derive(Debug, Parser)]
-#[command(name = "n3x", version, after_help = EXIT_CODES)]
+#[command(name = "n3x", version, after_help = MAIN_AFTER_HELP)]
 pub struct Cli {
     /// The profiles directory (default: ./profiles, or the nearest one above).
-    #[arg(long, global = true, env = "N3X_PROFILES", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "N3X_PROFILES",
+        value_name = "DIR",
+        help_heading = GLOBAL
+    )]
     pub profiles: Option<PathBuf>,
     /// Colours of the workbench and screenshots: dark, light, high-contrast, a theme installed
     /// as ~/.config/n3x/themes/NAME.yaml, or a path to a .yaml file. Without it: $N3X_THEME,
     /// else `theme:` in ~/.config/n3x/config.yaml, else dark. NO_COLOR=1 turns colours off.
-    #[arg(long, global = true, value_name = "NAME|PATH", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    #[arg(long, global = true, value_name = "NAME|PATH", value_parser = clap::builder::NonEmptyStringValueParser::new(), help_heading = GLOBAL)]
     pub theme: Option<String>,
     /// Headless: line output only (timestamps, node, stage), never the full-screen workbench;
     /// for CI. Without a command it is an error.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub batch: bool,
     /// Write n3x's own log to <state>/n3x.log: -v info, -vv debug, -vvv trace ($N3X_LOG, a
     /// filter such as `debug` or `n3x::cluster=trace`, wins).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
     /// What to do; without one, the full-screen workbench opens (on a terminal).
     #[command(subcommand)]
@@ -61,12 +67,21 @@ pub enum Command {
     /// Show the build matrix: variant, machine, role, profile, node.
     List(ListArgs),
     /// Render files from the profiles (one node, one profile, or the whole repository).
+    #[command(
+        after_help = "Examples:\n  n3x render --all                                  write kas/ and nixos/ parts\n  n3x render --check                                exit 1 with a diff when stale\n  n3x render --profile vlans --node server-1 --out /tmp/s1\n  n3x render --profile simple --plan                the QEMU plan as JSON"
+    )]
     Render(RenderArgs),
     /// Check the profiles and say what is wrong, where, and how to fix it.
+    #[command(
+        after_help = "Examples:\n  n3x validate                      the profiles in use\n  n3x validate profiles/network/vlans.yaml\n  n3x validate --json | jq '.problems[]'"
+    )]
     Validate(ValidateArgs),
     /// Draw a workbench view headlessly into an SVG image and a plain-text copy.
     Screenshot(ScreenshotArgs),
     /// Build variants (isar, nixos or quick backend), show what would run, or list past builds.
+    #[command(
+        after_help = "Examples:\n  n3x build --backend quick --variant base          the quick test image\n  n3x build --backend isar --machine qemuamd64 --dry-run\n  n3x build --list --json                           past builds for scripts"
+    )]
     Build(crate::cli::build::BuildArgs),
     /// Write the CI workflows (GitHub Actions, GitLab CI) from the profiles (`generate`), or
     /// check that the committed ones are current (`--check`, exit 1 with a diff).
@@ -77,7 +92,10 @@ pub enum Command {
     Release(crate::release::ReleaseArgs),
     /// Boot a profile's QEMU cluster (`up`), show it (`status`) or stop it (`down`).
     #[cfg(target_os = "linux")]
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  n3x cluster up --profile simple --accel tcg       boot; Ctrl-C tears it down\n  n3x cluster up --profile vlans --detach           return once every node is ready\n  n3x cluster status --json\n  n3x cluster down"
+    )]
     Cluster(crate::cli::cluster::ClusterCommand),
     /// Attach to a node's serial console (Ctrl-] leaves).
     #[cfg(target_os = "linux")]
@@ -91,6 +109,9 @@ pub enum Command {
     /// Run cluster tests from the catalog (`--list` shows it): boot, follow every node to
     /// k3s Ready, check; JUnit and artifacts for CI. Exit 0 passed, 1 failed, 2 usage error.
     #[cfg(target_os = "linux")]
+    #[command(
+        after_help = "Examples:\n  n3x test --list                                   the catalog per backend\n  n3x test cluster-simple                           one test\n  n3x test --batch --junit report.xml               every available test, for CI"
+    )]
     Test(crate::cli::test::TestArgs),
 }
 
@@ -214,8 +235,27 @@ pub struct Failure {
     pub message: String,
 }
 
-/// The exit-code table, as `--help` and the README show it.
-pub const EXIT_CODES: &str = "\
+/// The help heading of the options every command takes.
+const GLOBAL: &str = "Global options";
+
+/// What `n3x --help` shows after the options: examples, environment, exit codes.
+const MAIN_AFTER_HELP: &str = "\
+Examples:
+  n3x                                        the workbench (press ? for every key)
+  n3x list --machine qemuamd64               the build matrix of one machine
+  n3x validate                               check the profiles: file:line:col and a fix
+  n3x render --all && git diff               write every backend's files
+  n3x build --backend quick --variant base   build one image
+  n3x cluster up --profile simple            boot a cluster; Ctrl-C tears it down
+  n3x test --batch --junit report.xml        the test catalog, for CI
+
+Environment:
+  N3X_PROFILES   the profiles directory (like --profiles)
+  N3X_THEME      the theme when --theme is not given (then config.yaml, then dark)
+  N3X_STATE_DIR  images, builds, logs, test history (default $XDG_STATE_HOME/n3x)
+  N3X_LOG        n3x's own log into <state>/n3x.log, a filter such as debug (like -vv)
+  NO_COLOR       no colours
+
 Exit codes:
   0    success
   1    the thing failed: a problem found (validate, render --check, ci --check), a failed

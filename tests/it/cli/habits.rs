@@ -80,6 +80,15 @@ fn exit_codes_follow_the_table_in_help() {
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(help.contains("Exit codes:"), "{help}");
     assert!(help.contains("255  n3x exec's own failures"), "{help}");
+    for heading in [
+        "Global options:",
+        "Examples:",
+        "Environment:",
+        "N3X_LOG",
+        "N3X_STATE_DIR",
+    ] {
+        assert!(help.contains(heading), "{heading} in {help}");
+    }
 }
 
 /// `N3X_LOG=debug` or `-vv`: n3x's own log in `<state>/n3x.log`, nothing of it on the terminal.
