@@ -25,10 +25,10 @@ use crate::supervise::Supervisor;
 pub struct BuildArgs {
     /// Only variants with this ID (IDs repeat across machines; combine with --machine).
     /// Repeat it to build several.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::variant_ids))]
     pub variant: Vec<String>,
     /// Only variants of this machine.
-    #[arg(long, value_name = "M")]
+    #[arg(long, value_name = "M", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::machine_names))]
     pub machine: Option<String>,
     /// The build system: isar (Debian images with ISAR through kas), nixos (nix build) or
     /// quick (a Debian test image from Debian's packages; qemuamd64 only, needs root).

@@ -46,7 +46,7 @@ pub enum ClusterCommand {
 #[derive(Debug, Args)]
 pub struct NodesArg {
     /// The nodes (default: every node of the cluster).
-    #[arg(value_name = "NODE")]
+    #[arg(value_name = "NODE", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::node_names))]
     pub nodes: Vec<String>,
     #[command(flatten)]
     /// Which cluster.
@@ -69,7 +69,7 @@ pub struct StatusArgs {
 #[derive(Debug, Args)]
 pub struct ProfileArg {
     /// The network profile of the cluster (default: the only one running).
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::profile_names))]
     pub profile: Option<String>,
 }
 
@@ -116,10 +116,10 @@ pub fn repo_of(p: &Profiles) -> PathBuf {
 #[derive(Debug, Args)]
 pub struct UpArgs {
     /// The network profile to boot.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::profile_names))]
     pub profile: String,
     /// Only these nodes (comma-separated; default: every node of the profile).
-    #[arg(long, value_name = "a,b,c", value_delimiter = ',')]
+    #[arg(long, value_name = "a,b,c", value_delimiter = ',', add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::node_names))]
     pub nodes: Option<Vec<String>>,
     #[command(flatten)]
     /// How the nodes boot.
@@ -139,6 +139,7 @@ pub struct UpArgs {
 #[derive(Debug, Args)]
 pub struct ConsoleArgs {
     /// The node.
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::node_names))]
     pub node: String,
     #[command(flatten)]
     /// Which cluster.
@@ -149,6 +150,7 @@ pub struct ConsoleArgs {
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// The node.
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::node_names))]
     pub node: String,
     /// The command and its arguments (after `--`).
     #[arg(last = true, required = true)]
@@ -165,6 +167,7 @@ pub struct ExecArgs {
 #[derive(Debug, Args)]
 pub struct LinkArgs {
     /// The node.
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::node_names))]
     pub node: String,
     /// The NIC (`eth1`).
     pub nic: String,

@@ -9,6 +9,7 @@
 
 pub mod build;
 pub mod cluster;
+pub mod complete;
 pub mod json;
 pub mod pipe;
 pub mod test;
@@ -113,6 +114,11 @@ pub enum Command {
         after_help = "Examples:\n  n3x test --list                                   the catalog per backend\n  n3x test cluster-simple                           one test\n  n3x test --batch --junit report.xml               every available test, for CI"
     )]
     Test(crate::cli::test::TestArgs),
+    /// Print shell completions (names of profiles, nodes, variants and tests included):
+    /// `source <(n3x completions bash)`.
+    Completions(crate::cli::complete::CompletionsArgs),
+    /// Print the man page (roff): `n3x man > ~/.local/share/man/man1/n3x.1`.
+    Man,
 }
 
 /// Arguments of `n3x screenshot`.
@@ -175,10 +181,10 @@ fn parse_size(s: &str) -> Result<(u16, u16), String> {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Only variants of this machine.
-    #[arg(long, value_name = "M")]
+    #[arg(long, value_name = "M", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::machine_names))]
     pub machine: Option<String>,
     /// Only variants with this ID (IDs repeat across machines).
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::variant_ids))]
     pub variant: Option<String>,
     /// Print JSON with every detail (kas chain and command, artifacts, Nix attribute).
     #[arg(long)]
@@ -190,10 +196,10 @@ pub struct ListArgs {
 #[command(group(clap::ArgGroup::new("what").required(true).args(["profile", "all", "check"])))]
 pub struct RenderArgs {
     /// Network profile to render.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::profile_names))]
     pub profile: Option<String>,
     /// One node of the profile (default: every node, plus the QEMU plan).
-    #[arg(long, value_name = "N", requires = "profile")]
+    #[arg(long, value_name = "N", requires = "profile", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::node_names))]
     pub node: Option<String>,
     /// Directory to write into (with --profile).
     #[arg(long, value_name = "DIR", requires = "profile")]
@@ -299,6 +305,7 @@ impl From<ConfigError> for Failure {
 
 /// Parses the arguments, runs the command, prints errors, and returns the exit code.
 pub fn main() -> ExitCode {
+    complete::answer_if_requested();
     let cli = Cli::parse();
     if let Err(f) = start_log(cli.verbose) {
         eprintln!("error: {}", f.message);
@@ -341,6 +348,14 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         )),
         None => workbench(cli.profiles.as_deref(), cli.theme.as_deref(), &cwd),
         Some(Command::Validate(args)) => validate(cli.profiles.as_deref(), args, &cwd),
+        Some(Command::Completions(args)) => {
+            out(&complete::registration(args.shell))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Man) => {
+            out(&complete::man_page())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::List(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
             list(&p, &args)

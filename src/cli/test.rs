@@ -30,7 +30,7 @@ use crate::supervise::Supervisor;
 pub struct TestArgs {
     /// Tests to run, by name (`n3x test --list` shows them); none runs every test of the
     /// catalog available on the backend.
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::test_names))]
     pub names: Vec<String>,
     /// List the catalog: every test per backend, and why a backend cannot run it.
     #[arg(long, conflicts_with_all = ["names", "junit", "keep_on_failure"])]

@@ -199,3 +199,44 @@ fn json_for_scripts_has_the_documented_fields() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "[]\n");
 }
+
+/// `n3x completions SHELL` registers; completing asks n3x, which names the profiles' things.
+#[test]
+fn completions_name_profiles_nodes_variants_and_tests_and_man_renders() {
+    let complete = |words: &[&str]| {
+        let out = n3x()
+            .env("COMPLETE", "fish")
+            .arg("--")
+            .args(words)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let tests = complete(&["n3x", "test", "cluster-s"]);
+    assert!(tests.lines().any(|l| l == "cluster-simple"), "{tests}");
+    let nodes = complete(&["n3x", "exec", ""]);
+    assert!(nodes.lines().any(|l| l == "server-1"), "{nodes}");
+    let profiles = complete(&["n3x", "cluster", "up", "--profile", "vl"]);
+    assert!(profiles.lines().any(|l| l == "vlans"), "{profiles}");
+    let variants = complete(&["n3x", "build", "--variant", "bas"]);
+    assert!(variants.lines().any(|l| l == "base"), "{variants}");
+
+    for (shell, marker) in [
+        ("bash", "complete -o"),
+        ("zsh", "compdef"),
+        ("fish", "complete --keep-order"),
+    ] {
+        let out = n3x().args(["completions", shell]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains(marker),
+            "{shell}: {text}"
+        );
+    }
+    let man = n3x().arg("man").output().unwrap();
+    let man = String::from_utf8_lossy(&man.stdout);
+    assert!(
+        man.contains(".TH n3x 1") && man.contains("Exit codes"),
+        "{man}"
+    );
+}
