@@ -10,6 +10,8 @@
 pub mod build;
 pub mod cluster;
 pub mod complete;
+#[cfg(target_os = "linux")]
+pub mod github;
 pub mod json;
 pub mod pipe;
 pub mod test;
@@ -511,6 +513,13 @@ fn validate(explicit: Option<&Path>, args: ValidateArgs, cwd: &Path) -> Result<E
             out(&json::text(&json::validation(&root, None, found)))?;
             return Ok(ExitCode::from(1));
         }
+        #[cfg(target_os = "linux")]
+        Err(ProfileError::Invalid(problems)) if github::enabled() => {
+            for p in &problems {
+                out(&github::problem(&json::problem(p)))?;
+            }
+            return Err(Failure::from(ProfileError::Invalid(problems).to_string()));
+        }
         Err(e) => return Err(Failure::from(e.to_string())),
     };
     let variants = matrix::variants(&p);
@@ -519,6 +528,12 @@ fn validate(explicit: Option<&Path>, args: ValidateArgs, cwd: &Path) -> Result<E
         .parent()
         .map(|repo| crate::build::pins::check(&p, repo))
         .unwrap_or_default();
+    #[cfg(target_os = "linux")]
+    if github::enabled() && !args.json {
+        for p in &problems {
+            out(&github::problem(&json::problem_text(p)))?;
+        }
+    }
     if args.json {
         let found: Vec<_> = problems.iter().map(|t| json::problem_text(t)).collect();
         let code = if found.is_empty() { 0 } else { 1 };
@@ -706,6 +721,12 @@ fn render_check(p: &Profiles) -> Result<ExitCode, Failure> {
     }
     let text = output::drift_report(&drift, "rendered", "n3x render --all");
     out(&text)?;
+    #[cfg(target_os = "linux")]
+    if github::enabled() {
+        for d in &drift {
+            out(&github::drift(d, "n3x render --all"))?;
+        }
+    }
     Ok(ExitCode::from(1))
 }
 

@@ -243,6 +243,8 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, Failure> {
             .join(", "),
         artifacts.display()
     );
+    // The suite's timestamp in JUnit is when it started.
+    let suite_started = crate::build::state::utc(SystemTime::now());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -326,7 +328,7 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, Failure> {
         &results,
         Some(args.backend.name()),
         &hostname(),
-        &crate::build::state::utc(SystemTime::now()),
+        &suite_started,
         &properties,
     );
     let write = |file: &std::path::Path| {
@@ -336,6 +338,20 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, Failure> {
     write(&artifacts.join("junit.xml"))?;
     if let Some(file) = &args.junit {
         write(file)?;
+    }
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
+        use std::io::Write as _;
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+            .and_then(|mut f| f.write_all(crate::cli::github::step_summary(&results).as_bytes()));
+        if let Err(e) = appended {
+            eprintln!(
+                "n3x test: cannot append to $GITHUB_STEP_SUMMARY ({}): {e}",
+                std::path::Path::new(&summary).display()
+            );
+        }
     }
     let json = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
     std::fs::write(artifacts.join("report.json"), json + "\n")

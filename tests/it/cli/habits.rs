@@ -240,3 +240,46 @@ fn completions_name_profiles_nodes_variants_and_tests_and_man_renders() {
         "{man}"
     );
 }
+
+/// Under GitHub Actions, problems and stale files are annotations at their file, line, column.
+#[test]
+fn github_annotations_point_at_file_line_and_column() {
+    let dir = tempfile::TempDir::new().unwrap();
+    common::copy_tree(&repo().join("profiles"), &dir.path().join("profiles"));
+    let run = |args: &[&str]| {
+        let out = n3x()
+            .current_dir(dir.path())
+            .env("GITHUB_ACTIONS", "true")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    assert_eq!(run(&["render", "--all"]).0, Some(0));
+    let rendered = dir.path().join("nixos/rendered/variants.json");
+    let text = std::fs::read_to_string(&rendered).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[2] = "  \"edited\": true,";
+    std::fs::write(&rendered, lines.join("\n") + "\n").unwrap();
+    let (code, stdout) = run(&["render", "--check"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains(
+            "::error file=nixos/rendered/variants.json,line=3,col=1,title=stale rendered file::"
+        ),
+        "{stdout}"
+    );
+
+    let vlans = dir.path().join("profiles/network/vlans.yaml");
+    let text = std::fs::read_to_string(&vlans).unwrap();
+    std::fs::write(&vlans, text.replace("vlan: 100", "vlan: 4095")).unwrap();
+    let (code, stdout) = run(&["validate"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains("::error file=profiles/network/vlans.yaml,line=12,col=5,title=networks.storage.vlan::VLAN ID 4095"),
+        "{stdout}"
+    );
+}
