@@ -352,8 +352,7 @@ pub fn plan_steps(
             &settings.state.join("artifacts/nixos").join(variant.key()),
         ),
         Backend::Quick => {
-            // SAFETY: geteuid has no preconditions and cannot fail.
-            let root = unsafe { libc::geteuid() } == 0;
+            let root = rustix::process::geteuid().is_root();
             quick::check_host(variant, root, &installed)?;
             let k3s = K3sSource::resolve(
                 settings.k3s_binary.as_deref(),
