@@ -134,16 +134,24 @@ pub fn run(p: Profiles, args: &BuildArgs) -> Result<ExitCode, Failure> {
             } else {
                 args.kas
             },
-            source_mirror: args.source_mirror.clone(),
+            source_mirror: crate::config::source_mirror(
+                args.source_mirror.as_deref(),
+                &crate::config::Env::from_process(),
+            )
+            .map_err(|e| Failure::usage(e.to_string()))?,
             cache: args.isar_cache.clone(),
             build_user: Some(args.build_user.clone()),
             compress: args.compress,
         },
-        k3s_binary: args.k3s_binary.clone(),
+        k3s_binary: crate::config::k3s_binary(
+            args.k3s_binary.as_deref(),
+            &crate::config::Env::from_process(),
+        )
+        .map_err(|e| Failure::usage(e.to_string()))?,
         jobs: usize::from(args.jobs),
         size: (40, 160),
     };
-    if let Some(k3s) = &args.k3s_binary
+    if let Some(k3s) = &settings.k3s_binary
         && !k3s.is_file()
     {
         return Err(Failure::usage(format!(

@@ -98,6 +98,15 @@ impl BootArgs {
         }
     }
 
+    /// The k3s binary: the flag, `N3X_K3S_BINARY` or `k3s_binary:` in config.yaml.
+    pub fn k3s_binary(&self) -> Result<Option<PathBuf>, Failure> {
+        crate::config::k3s_binary(
+            self.k3s_binary.as_deref(),
+            &crate::config::Env::from_process(),
+        )
+        .map_err(|e| Failure::usage(e.to_string()))
+    }
+
     /// The state directory, from the flag or the environment.
     pub fn state(&self) -> Result<PathBuf, String> {
         crate::cli::build::state_dir(self.state_dir.as_ref())
@@ -486,7 +495,7 @@ fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, Failure> {
         profile: args.profile.clone(),
         nodes: args.nodes.clone(),
         accel: args.boot.accel().map_err(Failure::usage)?,
-        k3s_binary: args.boot.k3s_binary.clone(),
+        k3s_binary: args.boot.k3s_binary()?,
         repo: repo_of(&p),
         state,
         backend: if args.backend == "isar" {

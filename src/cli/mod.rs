@@ -434,11 +434,15 @@ fn workbench(
     }
     let p = load(explicit, cwd)?;
     let theme = theme(theme_flag, cwd)?;
+    // The settings a flag gives the commands come from $N3X_… or config.yaml here.
+    let env = config::Env::from_process();
+    let mut isar = crate::build::isar::IsarOptions::from_env();
+    isar.source_mirror = config::source_mirror(None, &env)?;
     let builds = crate::build::engine::Settings {
         repo: repo_root(&p),
         state: crate::cli::build::state_dir(None).map_err(Failure::usage)?,
-        isar: crate::build::isar::IsarOptions::from_env(),
-        k3s_binary: None,
+        isar,
+        k3s_binary: config::k3s_binary(None, &env)?,
         jobs: 1,
         size: (40, 160),
     };

@@ -216,7 +216,7 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, Failure> {
         state: state.clone(),
         artifacts: artifacts.clone(),
         accel,
-        k3s_binary: args.boot.k3s_binary.clone(),
+        k3s_binary: args.boot.k3s_binary()?,
         backend: args.backend,
         timeouts: timeouts(&args.timeouts).map_err(Failure::usage)?,
     };
