@@ -173,7 +173,9 @@ fn main() {
     }
     let p = Profiles::load(&repo().join("profiles")).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let supervisor = n3x::supervise::Supervisor::new().unwrap();
+    let supervisor = n3x::supervise::Supervisor::new()
+        .unwrap()
+        .with_wrapper(env!("CARGO_BIN_EXE_n3x"));
     let say = |s: String| println!("  {s}");
     let base = rt
         .block_on(base::ensure(

@@ -23,7 +23,7 @@ pub const THEMES_DIR: &str = "themes";
 /// The theme used when nothing chooses one.
 pub const DEFAULT_THEME: &str = "dark";
 /// The keys `config.yaml` knows.
-pub const KEYS: [&str; 1] = ["theme"];
+pub const KEYS: [&str; 3] = ["theme", "k3s_binary", "source_mirror"];
 
 /// The environment variables the configuration depends on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -86,6 +86,10 @@ pub struct Setting {
 pub struct Config {
     /// `theme:`, a theme name or a path (relative to the configuration directory).
     pub theme: Option<Setting>,
+    /// `k3s_binary:`, the k3s executable for images (relative to the configuration directory).
+    pub k3s_binary: Option<Setting>,
+    /// `source_mirror:`, ISAR's Debian source mirror (relative to the configuration directory).
+    pub source_mirror: Option<Setting>,
 }
 
 /// Why the configuration could not be read.
@@ -175,6 +179,23 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
                     position,
                 });
             }
+            ("k3s_binary" | "source_mirror", Value::String(s)) if !s.is_empty() => {
+                let setting = Some(Setting {
+                    value: s.clone(),
+                    file: file.to_path_buf(),
+                    position: locate(text, &path),
+                });
+                if key == "k3s_binary" {
+                    config.k3s_binary = setting;
+                } else {
+                    config.source_mirror = setting;
+                }
+            }
+            ("k3s_binary" | "source_mirror", _) => problems.push(problem(
+                &path,
+                format!("{key} is not a path"),
+                format!("write e.g. `{key}: /opt/k3s/{}` (relative paths start in the configuration directory)", if key == "k3s_binary" { "k3s" } else { "mirror" }),
+            )),
             ("theme", _) => problems.push(problem(
                 &path,
                 "theme is not a theme name or path".into(),
@@ -265,6 +286,50 @@ pub fn theme_choice(flag: Option<&str>, env: &Env, cwd: &Path) -> Result<ThemeCh
     Ok(given(DEFAULT_THEME, Origin::Default))
 }
 
+/// A path setting the workbench and the commands share: the flag, else the environment
+/// variable `var`, else `key` in `config.yaml` (relative to its directory), else none; the same
+/// order as the theme. Returns the path and where it came from, for the views to show.
+pub fn path_setting(
+    flag: Option<&Path>,
+    var: &str,
+    key: &str,
+    env: &Env,
+) -> Result<Option<(PathBuf, String)>, ConfigError> {
+    if let Some(path) = flag {
+        return Ok(Some((
+            path.to_path_buf(),
+            format!("--{}", key.replace('_', "-")),
+        )));
+    }
+    if let Some(value) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+        return Ok(Some((PathBuf::from(value), format!("${var}"))));
+    }
+    let Some(dir) = dir(env) else {
+        return Ok(None);
+    };
+    let config = load(&dir)?;
+    let setting = match key {
+        "k3s_binary" => config.k3s_binary,
+        "source_mirror" => config.source_mirror,
+        _ => None,
+    };
+    Ok(setting.map(|s| {
+        let shown = format!("{}: {key}", s.file.display());
+        (dir.join(&s.value), shown)
+    }))
+}
+
+/// The k3s binary in use: `--k3s-binary`, `N3X_K3S_BINARY`, `k3s_binary:` in `config.yaml`.
+pub fn k3s_binary(flag: Option<&Path>, env: &Env) -> Result<Option<PathBuf>, ConfigError> {
+    Ok(path_setting(flag, "N3X_K3S_BINARY", "k3s_binary", env)?.map(|(p, _)| p))
+}
+
+/// ISAR's source mirror in use: `--source-mirror`, `N3X_SOURCE_MIRROR`, `source_mirror:` in
+/// `config.yaml`.
+pub fn source_mirror(flag: Option<&Path>, env: &Env) -> Result<Option<PathBuf>, ConfigError> {
+    Ok(path_setting(flag, "N3X_SOURCE_MIRROR", "source_mirror", env)?.map(|(p, _)| p))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,6 +341,34 @@ mod tests {
             n3x_theme: theme.map(OsString::from),
             no_color: None,
         }
+    }
+
+    #[test]
+    fn k3s_binary_and_source_mirror_are_read_relative_to_the_config() {
+        let c = parse(
+            Path::new("config.yaml"),
+            "k3s_binary: bin/k3s\nsource_mirror: /srv/mirror\n",
+        )
+        .unwrap();
+        assert_eq!(c.k3s_binary.unwrap().value, "bin/k3s");
+        assert_eq!(c.source_mirror.unwrap().position, Some((2, 1)));
+        let err = parse(Path::new("config.yaml"), "k3s_binary: [1]\n").unwrap_err();
+        assert!(
+            err.to_string().contains("k3s_binary is not a path"),
+            "{err}"
+        );
+        let dir = tempfile::TempDir::new().unwrap();
+        std::fs::create_dir_all(dir.path().join("n3x")).unwrap();
+        std::fs::write(dir.path().join("n3x/config.yaml"), "k3s_binary: bin/k3s\n").unwrap();
+        let e = env(dir.path().to_str(), None, None);
+        assert_eq!(
+            k3s_binary(None, &e).unwrap(),
+            Some(dir.path().join("n3x/bin/k3s"))
+        );
+        assert_eq!(
+            k3s_binary(Some(Path::new("/flag/k3s")), &e).unwrap(),
+            Some(PathBuf::from("/flag/k3s"))
+        );
     }
 
     #[test]
@@ -328,7 +421,7 @@ mod tests {
             .to_string();
         assert_eq!(
             e,
-            "c.yaml:2:1: them: unknown key \"them\"\n  fix: did you mean \"theme\"? remove it or correct its spelling; config.yaml knows the keys: theme"
+            "c.yaml:2:1: them: unknown key \"them\"\n  fix: did you mean \"theme\"? remove it or correct its spelling; config.yaml knows the keys: theme, k3s_binary, source_mirror"
         );
         let e = parse(Path::new("c.yaml"), "theme: [a]\n")
             .unwrap_err()

@@ -27,6 +27,7 @@ pub mod cli;
 #[cfg(target_os = "linux")]
 pub mod cluster;
 pub mod config;
+pub mod logging;
 pub mod matrix;
 pub mod profile;
 #[cfg(target_os = "linux")]

@@ -304,10 +304,10 @@ pub fn run(p: &Profiles, args: &ReleaseArgs) -> Result<ExitCode, ReleaseError> {
                     Make::Bmap(f) => ("bmaptool create of", f),
                     Make::Copy(f) => ("copy of", f),
                 };
-                println!("{}: {} <- {how} artifacts/isar/{from}", v.key(), a.name);
+                crate::outln!("{}: {} <- {how} artifacts/isar/{from}", v.key(), a.name);
             }
         }
-        println!(
+        crate::outln!(
             "Dry run of release {version}{}: nothing was made.",
             args.tag
                 .as_deref()
@@ -344,8 +344,8 @@ pub fn run(p: &Profiles, args: &ReleaseArgs) -> Result<ExitCode, ReleaseError> {
     let sums_file = args.out.join(SUMS_FILE);
     crate::render::output::write_file_atomic(&sums_file, &sums)
         .map_err(io(format!("cannot write {}", sums_file.display())))?;
-    print!("{sums}");
-    println!(
+    crate::out!("{sums}");
+    crate::outln!(
         "n3x release {version}: {} assets of {} variant(s) and {} in {}",
         plans.iter().map(|(_, a)| a.len()).sum::<usize>(),
         plans.len(),
@@ -428,7 +428,7 @@ fn make(state: &Path, out: &Path, plans: &[(&Variant, Vec<Asset>)]) -> Result<()
                         .map_err(io(format!("cannot copy {from} to {}", tmp.display())))?;
                     std::fs::rename(&tmp, &target)
                         .map_err(io(format!("cannot write {}", target.display())))?;
-                    println!("n3x release: {} (copy of {from})", a.name);
+                    crate::outln!("n3x release: {} (copy of {from})", a.name);
                     continue;
                 }
             };
@@ -459,7 +459,7 @@ fn make(state: &Path, out: &Path, plans: &[(&Variant, Vec<Asset>)]) -> Result<()
             }
             std::fs::rename(&tmp, &target)
                 .map_err(io(format!("cannot write {}", target.display())))?;
-            println!("n3x release: {} ({program})", a.name);
+            crate::outln!("n3x release: {} ({program})", a.name);
         }
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! "Did you mean …?": the known name closest to a misspelt one.
 
 /// The candidate closest to `word`, if it is a plausible misspelling of it (at most two
-/// letters added, removed or changed, and fewer than the word has).
+/// letters added, removed, changed or swapped, and fewer than the word has).
 pub fn closest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
     candidates
         .into_iter()
@@ -18,20 +18,10 @@ pub fn did_you_mean(guess: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
+/// Optimal string alignment distance: a swap of two neighbouring letters is one edit, as
+/// typists make them (`cyna` → `cyan`).
 fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            let next = (row[j] + 1).min(row[j + 1] + 1).min(prev + cost);
-            prev = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
+    strsim::osa_distance(a, b)
 }
 
 #[cfg(test)]
@@ -44,6 +34,9 @@ mod tests {
         assert_eq!(closest("headng", ["header", "heading"]), Some("heading"));
         assert_eq!(closest("purple", ["cyan", "red"]), None);
         assert_eq!(closest("ab", ["cd"]), None);
+        // Two swaps are two edits, not four.
+        assert_eq!(closest("smilpe", ["simple", "vlans"]), Some("simple"));
+        assert_eq!(edit_distance("smilpe", "simple"), 2);
         assert_eq!(did_you_mean(Some("x")), "did you mean \"x\"? ");
         assert_eq!(did_you_mean(None), "");
     }

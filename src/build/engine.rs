@@ -352,8 +352,7 @@ pub fn plan_steps(
             &settings.state.join("artifacts/nixos").join(variant.key()),
         ),
         Backend::Quick => {
-            // SAFETY: geteuid has no preconditions and cannot fail.
-            let root = unsafe { libc::geteuid() } == 0;
+            let root = rustix::process::geteuid().is_root();
             quick::check_host(variant, root, &installed)?;
             let k3s = K3sSource::resolve(
                 settings.k3s_binary.as_deref(),
@@ -412,6 +411,12 @@ impl Job {
             Err(StepFailure::Cancelled) => (Outcome::Cancelled, Some("cancelled".to_string())),
             Err(StepFailure::Failed(why)) => (Outcome::Failed, Some(why)),
         };
+        tracing::info!(
+            outcome = outcome.word(),
+            ?error,
+            ?duration,
+            "build finished"
+        );
         record.outcome = outcome;
         record.error = error.clone();
         record.duration_ms = Some(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));

@@ -45,7 +45,7 @@ pub fn run(p: &Profiles, args: &CiArgs) -> Result<ExitCode, String> {
         (Some(CiAction::Generate), _) => {
             let summary = output::write(&root, &files, &[])
                 .map_err(|e| format!("{e}\n  fix: make the repository writable and run it again"))?;
-            println!(
+            crate::outln!(
                 "{} workflow files in {}: {} written, {} unchanged",
                 files.len(),
                 display_path(&root).display(),
@@ -57,10 +57,10 @@ pub fn run(p: &Profiles, args: &CiArgs) -> Result<ExitCode, String> {
         (None, true) => {
             let drift = output::compare(&root, &files, &[]).map_err(|e| e.to_string())?;
             if drift.is_empty() {
-                println!("all {} workflow files are up to date", files.len());
+                crate::outln!("all {} workflow files are up to date", files.len());
                 return Ok(ExitCode::SUCCESS);
             }
-            print!("{}", output::drift_report(&drift, "workflow", "n3x ci generate"));
+            crate::out!("{}", output::drift_report(&drift, "workflow", "n3x ci generate"));
             Ok(ExitCode::from(1))
         }
         (None, false) => Err(

@@ -15,6 +15,7 @@ use crate::build::isar::{IsarOptions, KasChoice};
 use crate::build::plan::Backend;
 use crate::build::state;
 use crate::build::tools;
+use crate::cli::Failure;
 use crate::matrix::{self, Variant};
 use crate::profile::Profiles;
 use crate::supervise::Supervisor;
@@ -24,10 +25,10 @@ use crate::supervise::Supervisor;
 pub struct BuildArgs {
     /// Only variants with this ID (IDs repeat across machines; combine with --machine).
     /// Repeat it to build several.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::variant_ids))]
     pub variant: Vec<String>,
     /// Only variants of this machine.
-    #[arg(long, value_name = "M")]
+    #[arg(long, value_name = "M", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::machine_names))]
     pub machine: Option<String>,
     /// The build system: isar (Debian images with ISAR through kas), nixos (nix build) or
     /// quick (a Debian test image from Debian's packages; qemuamd64 only, needs root).
@@ -80,6 +81,10 @@ pub struct BuildArgs {
     /// List past builds (newest last) with their outcome and duration, and build nothing.
     #[arg(long, conflicts_with_all = ["dry_run", "variant", "machine"])]
     pub list: bool,
+    /// With --list: JSON (id, variant, backend, started, duration_ms, outcome, error,
+    /// artifacts, sstate_hit_ratio) instead of the table.
+    #[arg(long, requires = "list")]
+    pub json: bool,
 }
 
 /// Where builds keep their state, from the flag or the environment.
@@ -102,13 +107,19 @@ pub fn state_dir(flag: Option<&PathBuf>) -> Result<PathBuf, String> {
 }
 
 /// Runs `n3x build`. `Err` is a usage or setup error (exit code 2).
-pub fn run(p: Profiles, args: &BuildArgs) -> Result<ExitCode, String> {
+pub fn run(p: Profiles, args: &BuildArgs) -> Result<ExitCode, Failure> {
     let state = state_dir(args.state_dir.as_ref())?;
-    if args.list {
-        print!("{}", history_table(&state));
+    if args.list && args.json {
+        let (records, _) = crate::build::state::history(&state);
+        let doc = crate::cli::json::build_history(&records);
+        crate::out!("{}", crate::cli::json::text(&doc));
         return Ok(ExitCode::SUCCESS);
     }
-    let variants = select(&p, args)?;
+    if args.list {
+        crate::out!("{}", history_table(&state));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let variants = select(&p, args).map_err(Failure::usage)?;
     let repo = p
         .root
         .parent()
@@ -123,31 +134,39 @@ pub fn run(p: Profiles, args: &BuildArgs) -> Result<ExitCode, String> {
             } else {
                 args.kas
             },
-            source_mirror: args.source_mirror.clone(),
+            source_mirror: crate::config::source_mirror(
+                args.source_mirror.as_deref(),
+                &crate::config::Env::from_process(),
+            )
+            .map_err(|e| Failure::usage(e.to_string()))?,
             cache: args.isar_cache.clone(),
             build_user: Some(args.build_user.clone()),
             compress: args.compress,
         },
-        k3s_binary: args.k3s_binary.clone(),
+        k3s_binary: crate::config::k3s_binary(
+            args.k3s_binary.as_deref(),
+            &crate::config::Env::from_process(),
+        )
+        .map_err(|e| Failure::usage(e.to_string()))?,
         jobs: usize::from(args.jobs),
         size: (40, 160),
     };
-    if let Some(k3s) = &args.k3s_binary
+    if let Some(k3s) = &settings.k3s_binary
         && !k3s.is_file()
     {
-        return Err(format!(
+        return Err(Failure::usage(format!(
             "--k3s-binary {}: no such file\n  fix: give the path of a k3s executable",
             k3s.display()
-        ));
+        )));
     }
     if args.dry_run {
-        return dry_run(&p, &settings, &variants, args.backend);
+        return Ok(dry_run(&p, &settings, &variants, args.backend)?);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    runtime.block_on(build(Arc::new(p), settings, variants, args.backend))
+    Ok(runtime.block_on(build(Arc::new(p), settings, variants, args.backend))?)
 }
 
 fn select(p: &Profiles, args: &BuildArgs) -> Result<Vec<Variant>, String> {
@@ -203,7 +222,7 @@ fn dry_run(
         "Dry run: {} builds planned, nothing was run.\n",
         variants.len() - unbuildable
     ));
-    print!("{out}");
+    crate::out!("{out}");
     Ok(if unbuildable == 0 {
         ExitCode::SUCCESS
     } else {
@@ -253,7 +272,7 @@ async fn build(
             }
         }
     }
-    print!("\n{}", batch.summary());
+    crate::out!("\n{}", batch.summary());
     Ok(match interrupted {
         Some(code) => ExitCode::from(code),
         None if batch.all_succeeded() => ExitCode::SUCCESS,

@@ -13,6 +13,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
 
+use crate::cli::Failure;
 use crate::cluster::accel::Accel;
 use crate::cluster::control::ControlChannel;
 use crate::cluster::engine::{self, ClusterUpdate, NodeState, Options};
@@ -30,7 +31,7 @@ pub enum ClusterCommand {
     /// Boot a profile's cluster and hold it in the foreground until Ctrl-C (which tears it down).
     Up(UpArgs),
     /// Show the running cluster's nodes.
-    Status(ProfileArg),
+    Status(StatusArgs),
     /// Stop the running cluster (its owner tears it down).
     Down(ProfileArg),
     /// Stop nodes' QEMUs and start them again with the same images and ports (default: all).
@@ -45,18 +46,30 @@ pub enum ClusterCommand {
 #[derive(Debug, Args)]
 pub struct NodesArg {
     /// The nodes (default: every node of the cluster).
-    #[arg(value_name = "NODE")]
+    #[arg(value_name = "NODE", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::node_names))]
     pub nodes: Vec<String>,
     #[command(flatten)]
     /// Which cluster.
     pub which: ProfileArg,
 }
 
+/// Arguments of `n3x cluster status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    /// Which cluster.
+    pub which: ProfileArg,
+    /// JSON (profile, owner, accel, logs, nodes with name, role, pid, running, rss_mib,
+    /// console_log, nics; switches) instead of the tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Which cluster: the profile, or the only one running.
 #[derive(Debug, Args)]
 pub struct ProfileArg {
     /// The network profile of the cluster (default: the only one running).
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::profile_names))]
     pub profile: Option<String>,
 }
 
@@ -85,6 +98,15 @@ impl BootArgs {
         }
     }
 
+    /// The k3s binary: the flag, `N3X_K3S_BINARY` or `k3s_binary:` in config.yaml.
+    pub fn k3s_binary(&self) -> Result<Option<PathBuf>, Failure> {
+        crate::config::k3s_binary(
+            self.k3s_binary.as_deref(),
+            &crate::config::Env::from_process(),
+        )
+        .map_err(|e| Failure::usage(e.to_string()))
+    }
+
     /// The state directory, from the flag or the environment.
     pub fn state(&self) -> Result<PathBuf, String> {
         crate::cli::build::state_dir(self.state_dir.as_ref())
@@ -103,10 +125,10 @@ pub fn repo_of(p: &Profiles) -> PathBuf {
 #[derive(Debug, Args)]
 pub struct UpArgs {
     /// The network profile to boot.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::profile_names))]
     pub profile: String,
     /// Only these nodes (comma-separated; default: every node of the profile).
-    #[arg(long, value_name = "a,b,c", value_delimiter = ',')]
+    #[arg(long, value_name = "a,b,c", value_delimiter = ',', add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::node_names))]
     pub nodes: Option<Vec<String>>,
     #[command(flatten)]
     /// How the nodes boot.
@@ -126,6 +148,7 @@ pub struct UpArgs {
 #[derive(Debug, Args)]
 pub struct ConsoleArgs {
     /// The node.
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::node_names))]
     pub node: String,
     #[command(flatten)]
     /// Which cluster.
@@ -136,6 +159,7 @@ pub struct ConsoleArgs {
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// The node.
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::node_names))]
     pub node: String,
     /// The command and its arguments (after `--`).
     #[arg(last = true, required = true)]
@@ -152,6 +176,7 @@ pub struct ExecArgs {
 #[derive(Debug, Args)]
 pub struct LinkArgs {
     /// The node.
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::node_names))]
     pub node: String,
     /// The NIC (`eth1`).
     pub nic: String,
@@ -203,14 +228,19 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 /// Runs `n3x cluster …`. `Err` is a usage or setup error (exit code 2).
-pub fn cluster(p: Profiles, command: &ClusterCommand) -> Result<ExitCode, String> {
+pub fn cluster(p: Profiles, command: &ClusterCommand) -> Result<ExitCode, Failure> {
     match command {
         ClusterCommand::Up(args) => up(p, args),
-        ClusterCommand::Status(which) => {
+        ClusterCommand::Status(StatusArgs { which, json: true }) => {
+            let info = runtime_for(which)?;
+            crate::out!("{}", crate::cli::json::text(&status_json(&info)));
+            Ok(ExitCode::SUCCESS)
+        }
+        ClusterCommand::Status(StatusArgs { which, .. }) => {
             let info = runtime_for(which)?;
             let mut text = status_table(&info);
             text.push_str(&runtime()?.block_on(session::topology(&info)));
-            print!("{text}");
+            crate::out!("{text}");
             Ok(ExitCode::SUCCESS)
         }
         ClusterCommand::Down(which) => {
@@ -218,7 +248,7 @@ pub fn cluster(p: Profiles, command: &ClusterCommand) -> Result<ExitCode, String
             let done = runtime()?
                 .block_on(session::stop(&info))
                 .map_err(|e| e.to_string())?;
-            println!("{done}");
+            crate::outln!("{done}");
             Ok(ExitCode::SUCCESS)
         }
         ClusterCommand::Restart(which) => nodes_request(which, Command::Restart),
@@ -228,13 +258,13 @@ pub fn cluster(p: Profiles, command: &ClusterCommand) -> Result<ExitCode, String
 }
 
 /// Asks the owner of `which`'s cluster to do `request` to each of its nodes, in turn.
-fn nodes_request(which: &NodesArg, request: fn(String) -> Command) -> Result<ExitCode, String> {
+fn nodes_request(which: &NodesArg, request: fn(String) -> Command) -> Result<ExitCode, Failure> {
     let info = runtime_for(&which.which)?;
     let names: Vec<String> = if which.nodes.is_empty() {
         info.nodes.iter().map(|n| n.name.clone()).collect()
     } else {
         for n in &which.nodes {
-            info.node(n).map_err(|e| e.to_string())?;
+            info.node(n).map_err(|e| Failure::usage(e.to_string()))?;
         }
         which.nodes.clone()
     };
@@ -247,7 +277,7 @@ fn nodes_request(which: &NodesArg, request: fn(String) -> Command) -> Result<Exi
             &request(name.clone()),
             socket::TIMEOUT,
         )) {
-            Ok(done) => println!("{done}"),
+            Ok(done) => crate::outln!("{done}"),
             Err(e) => {
                 eprintln!("n3x: {name}: {e}");
                 failed = true;
@@ -314,12 +344,55 @@ fn status_table(info: &ClusterInfo) -> String {
     out
 }
 
+/// `cluster status --json`.
+fn status_json(info: &ClusterInfo) -> serde_json::Value {
+    let nodes: Vec<serde_json::Value> = info
+        .nodes
+        .iter()
+        .map(|n| {
+            let running = process_alive(n.pid);
+            serde_json::json!({
+                "name": n.name,
+                "role": n.role,
+                "pid": n.pid,
+                "running": running,
+                "rss_mib": procstat::rss_mib(n.pid).filter(|_| running),
+                "console_log": n.console_log,
+                "nics": n.nics.iter().map(|(name, mac, segment)| serde_json::json!({
+                    "name": name, "mac": mac, "segment": segment,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let switches: Vec<serde_json::Value> = info
+        .switches
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "name": s.name,
+                "vlans": s.vlans,
+                "ports": s.ports.iter().map(|(port, plugged, vlans)| serde_json::json!({
+                    "port": port, "plugged": plugged, "vlans": vlans,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "profile": info.profile,
+        "owner": info.owner,
+        "accel": info.accel,
+        "logs": info.logs,
+        "nodes": nodes,
+        "switches": switches,
+    })
+}
+
 /// How the owner's readiness summary line begins.
 const READINESS: &str = "n3x: readiness: ";
 
 /// `cluster up --detach`: the same command without `--detach` in a new session, its output
 /// in a log, and this process waits until every node is ready (or one fails).
-fn detach(args: &UpArgs, state: &std::path::Path) -> Result<ExitCode, String> {
+fn detach(args: &UpArgs, state: &std::path::Path) -> Result<ExitCode, Failure> {
     use std::os::unix::process::CommandExt;
     let logs = state.join("clusters");
     std::fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
@@ -349,7 +422,7 @@ fn detach(args: &UpArgs, state: &std::path::Path) -> Result<ExitCode, String> {
     let mut owner = command
         .spawn()
         .map_err(|e| format!("cannot start the owner: {e}"))?;
-    println!(
+    crate::outln!(
         "n3x: the cluster owner runs as pid {}; its output goes to {}",
         owner.id(),
         log_path.display()
@@ -358,17 +431,17 @@ fn detach(args: &UpArgs, state: &std::path::Path) -> Result<ExitCode, String> {
     loop {
         std::thread::sleep(Duration::from_millis(500));
         if let Ok(Some(status)) = owner.try_wait() {
-            return Err(format!(
+            return Err(Failure::from(format!(
                 "the cluster owner ended ({status}) before the nodes were ready; see {}",
                 log_path.display()
-            ));
+            )));
         }
         let text = std::fs::read_to_string(&log_path).unwrap_or_default();
         if let Some(failed) = text.lines().find(|l| l.contains("] == failed")) {
-            return Err(format!(
+            return Err(Failure::from(format!(
                 "{failed}\n  the cluster keeps running for inspection; `n3x cluster down --profile {}` stops it",
                 args.profile
-            ));
+            )));
         }
         // The owner prints the readiness summary once every node passed its stages, one
         // failed, or a stage could not be decided (an image without k3s).
@@ -383,7 +456,7 @@ fn detach(args: &UpArgs, state: &std::path::Path) -> Result<ExitCode, String> {
                 .lines()
                 .filter(|l| l.starts_with("n3x: capacity:") || l.starts_with("n3x: warning:"))
             {
-                println!("{line}");
+                crate::outln!("{line}");
             }
             if summary.starts_with(&format!("{READINESS}FAILED")) {
                 eprintln!(
@@ -397,7 +470,7 @@ fn detach(args: &UpArgs, state: &std::path::Path) -> Result<ExitCode, String> {
                 .filter(|i| i.owner == owner.id())
                 .map(|i| i.nodes.len())
                 .unwrap_or(0);
-            println!(
+            crate::outln!(
                 "{summary}\nn3x: the {} cluster is up: {nodes} nodes ready after {}s; `n3x cluster down --profile {}` stops it",
                 args.profile,
                 start.elapsed().as_secs(),
@@ -406,12 +479,14 @@ fn detach(args: &UpArgs, state: &std::path::Path) -> Result<ExitCode, String> {
             return Ok(ExitCode::SUCCESS);
         }
         if start.elapsed() > Duration::from_secs(1800) {
-            return Err("the nodes were not ready within 30 minutes".into());
+            return Err(Failure::from(
+                "the nodes were not ready within 30 minutes".to_string(),
+            ));
         }
     }
 }
 
-fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, String> {
+fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, Failure> {
     let state = args.boot.state()?;
     if args.detach {
         return detach(args, &state);
@@ -419,8 +494,8 @@ fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, String> {
     let options = Options {
         profile: args.profile.clone(),
         nodes: args.nodes.clone(),
-        accel: args.boot.accel()?,
-        k3s_binary: args.boot.k3s_binary.clone(),
+        accel: args.boot.accel().map_err(Failure::usage)?,
+        k3s_binary: args.boot.k3s_binary()?,
         repo: repo_of(&p),
         state,
         backend: if args.backend == "isar" {
@@ -429,7 +504,7 @@ fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, String> {
             engine::ImageBackend::Quick
         },
     };
-    runtime()?.block_on(async move {
+    let outcome = runtime()?.block_on(async move {
         let supervisor = Supervisor::new().map_err(|e| format!("cannot start the supervisor: {e}"))?;
         let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
         let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
@@ -438,12 +513,13 @@ fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, String> {
         // Torn down on request (the owner socket, Ctrl-C, SIGTERM): the exit code says which.
         let mut code = 0;
         let mut started = false;
+        let mut reader_left = false;
         loop {
             let signalled = tokio::select! {
                 update = stream.recv() => match update {
                     Some(SessionUpdate::Started(Ok(info))) => {
                         started = true;
-                        println!(
+                        crate::outln!(
                             "n3x: cluster {} starting ({} nodes); Ctrl-C tears it down. Elsewhere: n3x cluster status · n3x console NODE · n3x exec NODE -- CMD · n3x link NODE NIC up|down · n3x cluster restart NODE",
                             info.profile,
                             info.nodes.len()
@@ -459,6 +535,12 @@ fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, String> {
                 },
                 _ = sigint.recv() => 130,
                 _ = sigterm.recv() => 143,
+                // Nobody reads the output any more (`| grep -m1 Ready`): tear the cluster down
+                // rather than leave it running unseen, and end quietly.
+                _ = crate::cli::pipe::reader_gone(), if !reader_left => {
+                    reader_left = true;
+                    0
+                }
             };
             if !started {
                 // Still booting: nothing to tear down in order; the supervisor ends what runs.
@@ -468,55 +550,65 @@ fn up(p: Profiles, args: &UpArgs) -> Result<ExitCode, String> {
             code = signalled;
             let _ = session.command(Command::Down);
         }
-        println!("n3x: every VM and switch is stopped");
+        crate::outln!("n3x: every VM and switch is stopped");
         Ok(ExitCode::from(code))
-    })
+    });
+    Ok(outcome?)
 }
 
 fn print_update(update: &SessionUpdate) {
     match update {
         SessionUpdate::Cluster(update) => print_cluster_update(update),
-        SessionUpdate::Readiness(ReadinessUpdate::Stage(event)) => println!("{}", event.line()),
-        SessionUpdate::Readiness(ReadinessUpdate::Signature(hit)) => println!("{}", hit.lines()),
-        SessionUpdate::Report(report) => println!("n3x: {}", report.summary()),
-        SessionUpdate::Stopping => println!("n3x: tearing the cluster down"),
+        SessionUpdate::Readiness(ReadinessUpdate::Stage(event)) => {
+            crate::outln!("{}", event.line())
+        }
+        SessionUpdate::Readiness(ReadinessUpdate::Signature(hit)) => {
+            crate::outln!("{}", hit.lines())
+        }
+        SessionUpdate::Report(report) => crate::outln!("n3x: {}", report.summary()),
+        SessionUpdate::Stopping => crate::outln!("n3x: tearing the cluster down"),
         SessionUpdate::Started(_) | SessionUpdate::Stopped => {}
     }
 }
 
 fn print_cluster_update(update: &ClusterUpdate) {
     match update {
-        ClusterUpdate::Note(text) => println!("n3x: {text}"),
+        ClusterUpdate::Note(text) => crate::outln!("n3x: {text}"),
         ClusterUpdate::Console { node, child } => {
-            println!("[{node}] QEMU started (pid {})", child.pid())
+            crate::outln!("[{node}] QEMU started (pid {})", child.pid())
         }
-        ClusterUpdate::Line { node, text } => println!("[{node}] {text}"),
-        ClusterUpdate::Dropped { node, lines } => println!(
+        ClusterUpdate::Line { node, text } => crate::outln!("[{node}] {text}"),
+        ClusterUpdate::Dropped { node, lines } => crate::outln!(
             "[{node}] ({lines} console lines not shown: this output fell behind; the console log has them)"
         ),
         ClusterUpdate::Topology(_) | ClusterUpdate::Remote { .. } => {}
         ClusterUpdate::State { node, state } => match state {
             NodeState::NetworkUp(addrs) | NodeState::Ready(addrs) => {
-                println!("[{node}] == {}: {}", state.word(), addrs.join(" "))
+                crate::outln!("[{node}] == {}: {}", state.word(), addrs.join(" "))
             }
-            NodeState::Failed(why) => println!("[{node}] == failed: {why}"),
-            other => println!("[{node}] == {}", other.word()),
+            NodeState::Failed(why) => crate::outln!("[{node}] == failed: {why}"),
+            other => crate::outln!("[{node}] == {}", other.word()),
         },
     }
 }
 
 /// Runs `n3x console NODE`.
-pub fn console(args: &ConsoleArgs) -> Result<ExitCode, String> {
+pub fn console(args: &ConsoleArgs) -> Result<ExitCode, Failure> {
     let info = runtime_for(&args.which)?;
-    let node = info.node(&args.node).map_err(|e| e.to_string())?;
+    let node = info
+        .node(&args.node)
+        .map_err(|e| Failure::usage(e.to_string()))?;
     relay::attach(&node.console, &node.name, relay::ESCAPE).map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Runs `n3x exec NODE -- CMD…`: the command's output, and its exit code as n3x's.
-pub fn exec(args: &ExecArgs) -> Result<ExitCode, String> {
+pub fn exec(args: &ExecArgs) -> Result<ExitCode, Failure> {
     let info = runtime_for(&args.which)?;
-    let node = info.node(&args.node).map_err(|e| e.to_string())?.clone();
+    let node = info
+        .node(&args.node)
+        .map_err(|e| Failure::usage(e.to_string()))?
+        .clone();
     let command = args.command.clone();
     let timeout = Duration::from_secs(args.timeout);
     let out = runtime()?.block_on(async move {
@@ -525,17 +617,20 @@ pub fn exec(args: &ExecArgs) -> Result<ExitCode, String> {
             .await
             .map_err(|e| e.to_string())
     })?;
-    print!("{}", out.stdout);
+    crate::out!("{}", out.stdout);
     eprint!("{}", out.stderr);
     Ok(ExitCode::from(u8::try_from(out.code).unwrap_or(1)))
 }
 
 /// Runs `n3x link NODE NIC up|down`.
-pub fn link(args: &LinkArgs) -> Result<ExitCode, String> {
+pub fn link(args: &LinkArgs) -> Result<ExitCode, Failure> {
     let info = runtime_for(&args.which)?;
-    let node = info.node(&args.node).map_err(|e| e.to_string())?.clone();
+    let node = info
+        .node(&args.node)
+        .map_err(|e| Failure::usage(e.to_string()))?
+        .clone();
     if !node.nics.iter().any(|(name, _, _)| *name == args.nic) {
-        return Err(format!(
+        return Err(Failure::usage(format!(
             "{} has no NIC {}\n  fix: use one of {}",
             node.name,
             args.nic,
@@ -544,7 +639,7 @@ pub fn link(args: &LinkArgs) -> Result<ExitCode, String> {
                 .map(|(n, _, _)| n.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
-        ));
+        )));
     }
     let up = args.state == "up";
     let device = crate::cluster::qemu::nic_device_id(&args.nic);
@@ -554,6 +649,6 @@ pub fn link(args: &LinkArgs) -> Result<ExitCode, String> {
             .await
             .map_err(|e| e.to_string())
     })?;
-    println!("{} {}: link {}", node.name, args.nic, args.state);
+    crate::outln!("{} {}: link {}", node.name, args.nic, args.state);
     Ok(ExitCode::SUCCESS)
 }

@@ -3,14 +3,20 @@
 //! and the full-screen workbench when no command is given. The only place where errors become
 //! plain text.
 //!
-//! Exit codes: 0 success, 1 `render --check` or `ci --check` found stale files, 2 usage or
-//! profile errors.
+//! Exit codes (listed in `n3x --help`): 0 success; 1 the thing failed (a problem found, a failed build
+//! or test, no or an unreachable cluster, stale files); 2 usage or profile errors; `exec` passes
+//! the remote command's code through and uses 255 for its own failures.
 
 pub mod build;
 pub mod cluster;
+pub mod complete;
+#[cfg(target_os = "linux")]
+pub mod github;
+pub mod json;
+pub mod pipe;
 pub mod test;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -29,20 +35,30 @@ use crate::tui::themes::{self, ThemeError};
 ///
 /// Without a command, n3x opens the full-screen workbench (press ? in it for every key).
 #[derive(Debug, Parser)]
-#[command(name = "n3x", version)]
+#[command(name = "n3x", version, after_help = MAIN_AFTER_HELP)]
 pub struct Cli {
     /// The profiles directory (default: ./profiles, or the nearest one above).
-    #[arg(long, global = true, env = "N3X_PROFILES", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "N3X_PROFILES",
+        value_name = "DIR",
+        help_heading = GLOBAL
+    )]
     pub profiles: Option<PathBuf>,
     /// Colours of the workbench and screenshots: dark, light, high-contrast, a theme installed
     /// as ~/.config/n3x/themes/NAME.yaml, or a path to a .yaml file. Without it: $N3X_THEME,
     /// else `theme:` in ~/.config/n3x/config.yaml, else dark. NO_COLOR=1 turns colours off.
-    #[arg(long, global = true, value_name = "NAME|PATH", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    #[arg(long, global = true, value_name = "NAME|PATH", value_parser = clap::builder::NonEmptyStringValueParser::new(), help_heading = GLOBAL)]
     pub theme: Option<String>,
     /// Headless: line output only (timestamps, node, stage), never the full-screen workbench;
     /// for CI. Without a command it is an error.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub batch: bool,
+    /// Write n3x's own log to <state>/n3x.log: -v info, -vv debug, -vvv trace ($N3X_LOG, a
+    /// filter such as `debug` or `n3x::cluster=trace`, wins).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
+    pub verbose: u8,
     /// What to do; without one, the full-screen workbench opens (on a terminal).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -54,12 +70,21 @@ pub enum Command {
     /// Show the build matrix: variant, machine, role, profile, node.
     List(ListArgs),
     /// Render files from the profiles (one node, one profile, or the whole repository).
+    #[command(
+        after_help = "Examples:\n  n3x render --all                                  write kas/ and nixos/ parts\n  n3x render --check                                exit 1 with a diff when stale\n  n3x render --profile vlans --node server-1 --out /tmp/s1\n  n3x render --profile simple --plan                the QEMU plan as JSON"
+    )]
     Render(RenderArgs),
     /// Check the profiles and say what is wrong, where, and how to fix it.
+    #[command(
+        after_help = "Examples:\n  n3x validate                      the profiles in use\n  n3x validate profiles/network/vlans.yaml\n  n3x validate --json | jq '.problems[]'"
+    )]
     Validate(ValidateArgs),
     /// Draw a workbench view headlessly into an SVG image and a plain-text copy.
     Screenshot(ScreenshotArgs),
     /// Build variants (isar, nixos or quick backend), show what would run, or list past builds.
+    #[command(
+        after_help = "Examples:\n  n3x build --backend quick --variant base          the quick test image\n  n3x build --backend isar --machine qemuamd64 --dry-run\n  n3x build --list --json                           past builds for scripts"
+    )]
     Build(crate::cli::build::BuildArgs),
     /// Write the CI workflows (GitHub Actions, GitLab CI) from the profiles (`generate`), or
     /// check that the committed ones are current (`--check`, exit 1 with a diff).
@@ -70,7 +95,10 @@ pub enum Command {
     Release(crate::release::ReleaseArgs),
     /// Boot a profile's QEMU cluster (`up`), show it (`status`) or stop it (`down`).
     #[cfg(target_os = "linux")]
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  n3x cluster up --profile simple --accel tcg       boot; Ctrl-C tears it down\n  n3x cluster up --profile vlans --detach           return once every node is ready\n  n3x cluster status --json\n  n3x cluster down"
+    )]
     Cluster(crate::cli::cluster::ClusterCommand),
     /// Attach to a node's serial console (Ctrl-] leaves).
     #[cfg(target_os = "linux")]
@@ -82,9 +110,17 @@ pub enum Command {
     #[cfg(target_os = "linux")]
     Link(crate::cli::cluster::LinkArgs),
     /// Run cluster tests from the catalog (`--list` shows it): boot, follow every node to
-    /// k3s Ready, check; JUnit and artifacts for CI. Exit 0 passed, 1 failed, 2 setup error.
+    /// k3s Ready, check; JUnit and artifacts for CI. Exit 0 passed, 1 failed, 2 usage error.
     #[cfg(target_os = "linux")]
+    #[command(
+        after_help = "Examples:\n  n3x test --list                                   the catalog per backend\n  n3x test cluster-simple                           one test\n  n3x test --batch --junit report.xml               every available test, for CI"
+    )]
     Test(crate::cli::test::TestArgs),
+    /// Print shell completions (names of profiles, nodes, variants and tests included):
+    /// `source <(n3x completions bash)`.
+    Completions(crate::cli::complete::CompletionsArgs),
+    /// Print the man page (roff): `n3x man > ~/.local/share/man/man1/n3x.1`.
+    Man,
 }
 
 /// Arguments of `n3x screenshot`.
@@ -147,10 +183,10 @@ fn parse_size(s: &str) -> Result<(u16, u16), String> {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Only variants of this machine.
-    #[arg(long, value_name = "M")]
+    #[arg(long, value_name = "M", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::machine_names))]
     pub machine: Option<String>,
     /// Only variants with this ID (IDs repeat across machines).
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::variant_ids))]
     pub variant: Option<String>,
     /// Print JSON with every detail (kas chain and command, artifacts, Nix attribute).
     #[arg(long)]
@@ -162,10 +198,10 @@ pub struct ListArgs {
 #[command(group(clap::ArgGroup::new("what").required(true).args(["profile", "all", "check"])))]
 pub struct RenderArgs {
     /// Network profile to render.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::profile_names))]
     pub profile: Option<String>,
     /// One node of the profile (default: every node, plus the QEMU plan).
-    #[arg(long, value_name = "N", requires = "profile")]
+    #[arg(long, value_name = "N", requires = "profile", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::node_names))]
     pub node: Option<String>,
     /// Directory to write into (with --profile).
     #[arg(long, value_name = "DIR", requires = "profile")]
@@ -192,6 +228,10 @@ pub struct RenderArgs {
 pub struct ValidateArgs {
     /// A profiles directory, or a file inside one (default: the profiles in use).
     pub path: Option<PathBuf>,
+    /// JSON on standard output: ok, profiles, machines, networks, nodes, variants, and
+    /// problems (file, line, column, field, message, fix); exit 1 when there are problems.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// A failure with the exit code it maps to.
@@ -203,12 +243,53 @@ pub struct Failure {
     pub message: String,
 }
 
+/// The help heading of the options every command takes.
+const GLOBAL: &str = "Global options";
+
+/// What `n3x --help` shows after the options: examples, environment, exit codes.
+const MAIN_AFTER_HELP: &str = "\
+Examples:
+  n3x                                        the workbench (press ? for every key)
+  n3x list --machine qemuamd64               the build matrix of one machine
+  n3x validate                               check the profiles: file:line:col and a fix
+  n3x render --all && git diff               write every backend's files
+  n3x build --backend quick --variant base   build one image
+  n3x cluster up --profile simple            boot a cluster; Ctrl-C tears it down
+  n3x test --batch --junit report.xml        the test catalog, for CI
+
+Environment:
+  N3X_PROFILES   the profiles directory (like --profiles)
+  N3X_THEME      the theme when --theme is not given (then config.yaml, then dark)
+  N3X_STATE_DIR  images, builds, logs, test history (default $XDG_STATE_HOME/n3x)
+  N3X_LOG        n3x's own log into <state>/n3x.log, a filter such as debug (like -vv)
+  NO_COLOR       no colours
+
+Exit codes:
+  0    success
+  1    the thing failed: a problem found (validate, render --check, ci --check), a failed
+       build or test, no running cluster or one that does not answer
+  2    usage or profile errors (bad flags, unknown names, profiles that do not load)
+  255  n3x exec's own failures (no cluster, no answer); otherwise the remote command's code
+  130  interrupted (Ctrl-C), 143 terminated (SIGTERM)";
+
+/// Exit code of `n3x exec` when it fails itself (as ssh does), so that no remote command's
+/// code is mistaken for it.
+pub const EXIT_EXEC_FAILED: u8 = 255;
+
 impl Failure {
-    fn usage(message: impl Into<String>) -> Self {
+    /// A usage or profile error: exit code 2.
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
         Failure {
             code: 2,
             message: message.into(),
         }
+    }
+}
+
+/// A runtime failure (the command ran and its work failed): exit code 1.
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure { code: 1, message }
     }
 }
 
@@ -226,14 +307,37 @@ impl From<ConfigError> for Failure {
 
 /// Parses the arguments, runs the command, prints errors, and returns the exit code.
 pub fn main() -> ExitCode {
+    complete::answer_if_requested();
     let cli = Cli::parse();
+    if let Err(f) = start_log(cli.verbose) {
+        eprintln!("error: {}", f.message);
+        return ExitCode::from(f.code);
+    }
     match run(cli) {
+        // Output that could not be written (a full disk) fails the command; a reader that
+        // went away (a closed pipe) does not.
+        Ok(_) if pipe::failure().is_some() => {
+            let e = pipe::failure().unwrap_or_default();
+            eprintln!("error: cannot write to standard output: {e}");
+            ExitCode::FAILURE
+        }
         Ok(code) => code,
         Err(f) => {
             eprintln!("error: {}", f.message);
             ExitCode::from(f.code)
         }
     }
+}
+
+/// Starts n3x's own log when `N3X_LOG` or `-v` ask for it ([`crate::logging`]).
+fn start_log(verbose: u8) -> Result<(), Failure> {
+    if crate::logging::filter(std::env::var(crate::logging::ENV).ok().as_deref(), verbose).is_none()
+    {
+        return Ok(());
+    }
+    let state = crate::cli::build::state_dir(None).map_err(Failure::usage)?;
+    crate::logging::init(&state, verbose).map_err(|e| Failure::usage(e.to_string()))?;
+    Ok(())
 }
 
 /// Runs a parsed command line.
@@ -246,6 +350,14 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         )),
         None => workbench(cli.profiles.as_deref(), cli.theme.as_deref(), &cwd),
         Some(Command::Validate(args)) => validate(cli.profiles.as_deref(), args, &cwd),
+        Some(Command::Completions(args)) => {
+            out(&complete::registration(args.shell))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Man) => {
+            out(&complete::man_page())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::List(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
             list(&p, &args)
@@ -257,14 +369,17 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         #[cfg(target_os = "linux")]
         Some(Command::Cluster(command)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
-            crate::cli::cluster::cluster(p, &command).map_err(Failure::usage)
+            crate::cli::cluster::cluster(p, &command)
         }
         #[cfg(target_os = "linux")]
-        Some(Command::Console(args)) => crate::cli::cluster::console(&args).map_err(Failure::usage),
+        Some(Command::Console(args)) => crate::cli::cluster::console(&args),
         #[cfg(target_os = "linux")]
-        Some(Command::Exec(args)) => crate::cli::cluster::exec(&args).map_err(Failure::usage),
+        Some(Command::Exec(args)) => crate::cli::cluster::exec(&args).map_err(|f| Failure {
+            code: EXIT_EXEC_FAILED,
+            message: f.message,
+        }),
         #[cfg(target_os = "linux")]
-        Some(Command::Link(args)) => crate::cli::cluster::link(&args).map_err(Failure::usage),
+        Some(Command::Link(args)) => crate::cli::cluster::link(&args),
         #[cfg(target_os = "linux")]
         Some(Command::Test(crate::cli::test::TestArgs {
             report: Some(crate::cli::test::TestReport::MergeJunit(args)),
@@ -273,21 +388,29 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         #[cfg(target_os = "linux")]
         Some(Command::Test(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
-            crate::cli::test::run(p, &args).map_err(Failure::usage)
+            crate::cli::test::run(p, &args)
         }
         #[cfg(target_os = "linux")]
         Some(Command::Ci(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
-            crate::ci::command::run(&p, &args).map_err(Failure::usage)
+            crate::ci::command::run(&p, &args).map_err(Failure::from)
         }
         #[cfg(target_os = "linux")]
         Some(Command::Release(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
-            crate::release::run(&p, &args).map_err(|e| Failure::usage(e.to_string()))
+            crate::release::run(&p, &args).map_err(|e| {
+                use crate::release::ReleaseError as E;
+                match e {
+                    E::NoVariant { .. } | E::BadVersion(_) | E::TagMismatch { .. } => {
+                        Failure::usage(e.to_string())
+                    }
+                    _ => Failure::from(e.to_string()),
+                }
+            })
         }
         Some(Command::Build(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
-            crate::cli::build::run(p, &args).map_err(Failure::usage)
+            crate::cli::build::run(p, &args)
         }
         Some(Command::Screenshot(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
@@ -311,18 +434,22 @@ fn workbench(
     }
     let p = load(explicit, cwd)?;
     let theme = theme(theme_flag, cwd)?;
+    // The settings a flag gives the commands come from $N3X_… or config.yaml here.
+    let env = config::Env::from_process();
+    let mut isar = crate::build::isar::IsarOptions::from_env();
+    isar.source_mirror = config::source_mirror(None, &env)?;
     let builds = crate::build::engine::Settings {
         repo: repo_root(&p),
         state: crate::cli::build::state_dir(None).map_err(Failure::usage)?,
-        isar: crate::build::isar::IsarOptions::from_env(),
-        k3s_binary: None,
+        isar,
+        k3s_binary: config::k3s_binary(None, &env)?,
         jobs: 1,
         size: (40, 160),
     };
     match tui::run(std::sync::Arc::new(p), theme.theme, builds) {
         Ok(tui::Exit::Quit) => Ok(ExitCode::SUCCESS),
         Ok(tui::Exit::Signal(n)) => Ok(ExitCode::from(128 + n as u8)),
-        Err(e) => Err(Failure::usage(format!("the terminal failed: {e}"))),
+        Err(e) => Err(Failure::from(format!("the terminal failed: {e}"))),
     }
 }
 
@@ -354,18 +481,10 @@ fn load(explicit: Option<&Path>, cwd: &Path) -> Result<Profiles, Failure> {
     Ok(Profiles::load(&root)?)
 }
 
+/// Prints `text`; a failed write is handled by [`pipe`] (never a panic).
 fn out(text: &str) -> Result<(), Failure> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|_| stdout.flush())
-    {
-        // A closed pipe (`n3x list | head`) is not an error worth a message.
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::usage(format!(
-            "cannot write to standard output: {e}"
-        ))),
-        _ => Ok(()),
-    }
+    pipe::write(text);
+    Ok(())
 }
 
 fn validate(explicit: Option<&Path>, args: ValidateArgs, cwd: &Path) -> Result<ExitCode, Failure> {
@@ -390,13 +509,41 @@ fn validate(explicit: Option<&Path>, args: ValidateArgs, cwd: &Path) -> Result<E
             )));
         }
     };
-    let p = Profiles::load(&root)?;
+    // Problems in the profiles are what validate looks for: a finding, exit 1.
+    let p = match Profiles::load(&root) {
+        Ok(p) => p,
+        Err(ProfileError::Invalid(problems)) if args.json => {
+            let found = problems.iter().map(json::problem).collect();
+            out(&json::text(&json::validation(&root, None, found)))?;
+            return Ok(ExitCode::from(1));
+        }
+        #[cfg(target_os = "linux")]
+        Err(ProfileError::Invalid(problems)) if github::enabled() => {
+            for p in &problems {
+                out(&github::problem(&json::problem(p)))?;
+            }
+            return Err(Failure::from(ProfileError::Invalid(problems).to_string()));
+        }
+        Err(e) => return Err(Failure::from(e.to_string())),
+    };
     let variants = matrix::variants(&p);
     // The k3s pin of the backends beside the profiles (the repository they belong to).
     let problems = root
         .parent()
         .map(|repo| crate::build::pins::check(&p, repo))
         .unwrap_or_default();
+    #[cfg(target_os = "linux")]
+    if github::enabled() && !args.json {
+        for p in &problems {
+            out(&github::problem(&json::problem_text(p)))?;
+        }
+    }
+    if args.json {
+        let found: Vec<_> = problems.iter().map(|t| json::problem_text(t)).collect();
+        let code = if found.is_empty() { 0 } else { 1 };
+        out(&json::text(&json::validation(&root, Some(&p), found)))?;
+        return Ok(ExitCode::from(code));
+    }
     if !problems.is_empty() {
         return Err(Failure {
             code: 1,
@@ -578,6 +725,12 @@ fn render_check(p: &Profiles) -> Result<ExitCode, Failure> {
     }
     let text = output::drift_report(&drift, "rendered", "n3x render --all");
     out(&text)?;
+    #[cfg(target_os = "linux")]
+    if github::enabled() {
+        for d in &drift {
+            out(&github::drift(d, "n3x render --all"))?;
+        }
+    }
     Ok(ExitCode::from(1))
 }
 

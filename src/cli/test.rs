@@ -14,6 +14,7 @@ use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::build::plan::Backend;
+use crate::cli::Failure;
 use crate::cli::cluster::{BootArgs, repo_of};
 use crate::profile::{Profiles, display_path};
 use crate::scenario::batch::{self, Batch, Style};
@@ -29,11 +30,15 @@ use crate::supervise::Supervisor;
 pub struct TestArgs {
     /// Tests to run, by name (`n3x test --list` shows them); none runs every test of the
     /// catalog available on the backend.
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", add = clap_complete::engine::ArgValueCandidates::new(crate::cli::complete::test_names))]
     pub names: Vec<String>,
     /// List the catalog: every test per backend, and why a backend cannot run it.
     #[arg(long, conflicts_with_all = ["names", "junit", "keep_on_failure"])]
     pub list: bool,
+    /// With --list: JSON (test, backend, profile, nodes, summary, available, why_not,
+    /// images_command) instead of the table.
+    #[arg(long, requires = "list")]
+    pub json: bool,
     /// The image backend.
     #[arg(long, value_enum, default_value = "quick", value_name = "B")]
     pub backend: Backend,
@@ -136,12 +141,13 @@ pub fn select(p: &Profiles, args: &TestArgs) -> Result<Vec<TestDef>, String> {
     Ok(catalog::run_order(out))
 }
 
-/// The exit code of a run: 1 when a test failed, 2 when none failed but one could not run.
+/// The exit code of a run: 1 when a test failed or could not finish, else 0.
 pub fn exit_code(results: &[TestResult]) -> u8 {
-    if results.iter().any(|r| r.verdict == Verdict::Failed) {
+    if results
+        .iter()
+        .any(|r| matches!(r.verdict, Verdict::Failed | Verdict::Error))
+    {
         1
-    } else if results.iter().any(|r| r.verdict == Verdict::Error) {
-        2
     } else {
         0
     }
@@ -154,29 +160,34 @@ fn hostname() -> String {
 }
 
 /// Runs `n3x test …`. `Err` is a usage or setup error (exit code 2).
-pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
-    if args.list {
-        print!("{}", catalog::list_table(&p, &catalog::catalog(&p)));
+pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, Failure> {
+    if args.list && args.json {
+        let doc = crate::cli::json::test_catalog(&p, &catalog::catalog(&p));
+        crate::out!("{}", crate::cli::json::text(&doc));
         return Ok(ExitCode::SUCCESS);
     }
-    let tests = select(&p, args)?;
+    if args.list {
+        crate::out!("{}", catalog::list_table(&p, &catalog::catalog(&p)));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let tests = select(&p, args).map_err(Failure::usage)?;
     for t in &tests {
         if let Availability::Unavailable { why, command } =
             catalog::availability(&p, t, args.backend)
         {
-            return Err(format!(
+            return Err(Failure::usage(format!(
                 "{} cannot run on {}: {why}\n  make the images: {command}\n  fix: run it on the quick backend (--backend quick)",
                 t.name, args.backend
-            ));
+            )));
         }
     }
-    let accel = args.boot.accel()?;
+    let accel = args.boot.accel().map_err(Failure::usage)?;
     let state = args.boot.state()?;
     let (tests, properties) = match args.shard {
         None => (tests, Vec::new()),
         Some(spec) => {
             let split = crate::scenario::shard::split(&state, args.backend.name(), tests, spec);
-            println!("n3x test: {}", split.line);
+            crate::outln!("n3x test: {}", split.line);
             (split.tests, split.properties)
         }
     };
@@ -205,9 +216,9 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
         state: state.clone(),
         artifacts: artifacts.clone(),
         accel,
-        k3s_binary: args.boot.k3s_binary.clone(),
+        k3s_binary: args.boot.k3s_binary()?,
         backend: args.backend,
-        timeouts: timeouts(&args.timeouts)?,
+        timeouts: timeouts(&args.timeouts).map_err(Failure::usage)?,
     };
     let mut printer = Batch::new(Style::from_env(
         std::io::stdout().is_terminal(),
@@ -221,7 +232,7 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
             printer.previous.insert(t.name.clone(), last);
         }
     }
-    println!(
+    crate::outln!(
         "n3x test: {} test(s) on {}: {}; artifacts in {}",
         tests.len(),
         args.backend,
@@ -232,6 +243,8 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
             .join(", "),
         artifacts.display()
     );
+    // The suite's timestamp in JUnit is when it started.
+    let suite_started = crate::build::state::utc(SystemTime::now());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -243,7 +256,7 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
             Supervisor::new().map_err(|e| format!("cannot start the supervisor: {e}"))?;
         let (tx, mut rx) = crate::stream::channel(crate::stream::CAPACITY);
         let print = tokio::spawn(async move {
-            let mut stdout = std::io::stdout();
+            let mut stdout = crate::cli::pipe::Stdout;
             while let Some(update) = rx.recv().await {
                 printer.update(update, &mut stdout);
             }
@@ -295,7 +308,7 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
                     _ = sigint.recv() => {}
                     _ = sigterm.recv() => {}
                 }
-                println!("n3x test: tearing the kept cluster down");
+                crate::outln!("n3x test: tearing the kept cluster down");
                 after.owner.down().await;
                 break;
             }
@@ -315,7 +328,7 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
         &results,
         Some(args.backend.name()),
         &hostname(),
-        &crate::build::state::utc(SystemTime::now()),
+        &suite_started,
         &properties,
     );
     let write = |file: &std::path::Path| {
@@ -326,11 +339,25 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
     if let Some(file) = &args.junit {
         write(file)?;
     }
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
+        use std::io::Write as _;
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+            .and_then(|mut f| f.write_all(crate::cli::github::step_summary(&results).as_bytes()));
+        if let Err(e) = appended {
+            eprintln!(
+                "n3x test: cannot append to $GITHUB_STEP_SUMMARY ({}): {e}",
+                std::path::Path::new(&summary).display()
+            );
+        }
+    }
     let json = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
     std::fs::write(artifacts.join("report.json"), json + "\n")
         .map_err(|e| format!("cannot write the report: {e}"))?;
-    print!("\n{}", batch::summary(&results));
-    println!(
+    crate::out!("\n{}", batch::summary(&results));
+    crate::outln!(
         "n3x test: JUnit in {}; console logs, k3s journals and reports in {}",
         args.junit
             .as_ref()
@@ -339,7 +366,7 @@ pub fn run(p: Profiles, args: &TestArgs) -> Result<ExitCode, String> {
         artifacts.display()
     );
     if let Some(code) = signalled {
-        println!("n3x test: interrupted; every VM and switch of the running test is stopped");
+        crate::outln!("n3x test: interrupted; every VM and switch of the running test is stopped");
         return Ok(ExitCode::from(code));
     }
     Ok(ExitCode::from(exit_code(&results)))

@@ -125,8 +125,13 @@ impl ControlChannel {
                 }
             };
             match timeout_at(end, attempt).await {
-                Ok(Ok(true)) => return Ok(()),
-                Ok(Ok(false)) => {}
+                Ok(Ok(true)) => {
+                    tracing::debug!(socket = %self.socket.display(), "control channel answers");
+                    return Ok(());
+                }
+                Ok(Ok(false)) => {
+                    tracing::trace!(socket = %self.socket.display(), detail, "control channel: retrying");
+                }
                 Ok(Err(e)) => return Err(e),
                 Err(_) => break,
             }
@@ -203,6 +208,7 @@ impl ControlChannel {
                 )));
             }
         }
+        tracing::debug!(%what, "control channel call");
         let nonce = script::nonce();
         let limit = end.saturating_duration_since(Instant::now()) + GUEST_GRACE;
         let line = script::command_line(request, &nonce, limit);

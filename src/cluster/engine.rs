@@ -629,6 +629,7 @@ async fn watch_node(
     lines_out: broadcast::Sender<ConsoleLine>,
 ) {
     let state = |s: NodeState| {
+        tracing::info!(node = %node, state = ?s, "node state");
         updates.send(ClusterUpdate::State {
             node: node.clone(),
             state: s,

@@ -19,8 +19,7 @@ pub fn runtime_base() -> PathBuf {
     match std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir).join("n3x"),
         None => {
-            // SAFETY: getuid has no preconditions and cannot fail.
-            let uid = unsafe { libc::getuid() };
+            let uid = rustix::process::getuid().as_raw();
             PathBuf::from(format!("/tmp/n3x-{uid}"))
         }
     }
@@ -51,8 +50,7 @@ fn private_dir(dir: &Path) -> Result<(), ClusterError> {
         .map_err(|e| ClusterError::io(format!("create {}", dir.display()), e))?;
     let meta = std::fs::metadata(dir)
         .map_err(|e| ClusterError::io(format!("read {}", dir.display()), e))?;
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::getuid() };
+    let uid = rustix::process::getuid().as_raw();
     if meta.uid() != uid {
         return Err(ClusterError::refused(
             format!(

@@ -143,6 +143,7 @@ impl Qmp {
         timeout: Duration,
     ) -> Result<Value, QmpError> {
         let end = Instant::now() + timeout;
+        tracing::debug!(socket = %self.socket.display(), command, ?arguments, "QMP call");
         let run = async {
             let mut session = Session::open(self, command).await?;
             session
@@ -150,11 +151,16 @@ impl Qmp {
                 .await?;
             session.send(command, arguments, "n3x-command").await
         };
-        timeout_at(end, run).await.map_err(|_| QmpError::Timeout {
+        let result = timeout_at(end, run).await.map_err(|_| QmpError::Timeout {
             command: command.to_string(),
             socket: self.socket.clone(),
             after: timeout,
-        })?
+        })?;
+        match &result {
+            Ok(answer) => tracing::trace!(command, %answer, "QMP answer"),
+            Err(e) => tracing::debug!(command, error = %e, "QMP call failed"),
+        }
+        result
     }
 
     /// Set the link of the NIC (or netdev) `device_id` up or down, as if a cable were plugged

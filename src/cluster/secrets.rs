@@ -38,8 +38,15 @@ pub enum TokenError {
     Random(String),
 }
 
-/// The join token for a cluster run, as the profile says to get it.
+/// The join token for a cluster run, as the profile says to get it. From here on n3x's own
+/// log shows it as `[secret]` ([`crate::logging::secret`]).
 pub fn token(p: &Profiles) -> Result<String, TokenError> {
+    let token = find_token(p)?;
+    crate::logging::secret(&token);
+    Ok(token)
+}
+
+fn find_token(p: &Profiles) -> Result<String, TokenError> {
     let t = &p.cluster.k3s.token;
     match t.source {
         TokenSource::Generate => {

@@ -623,7 +623,9 @@ impl NodeRun {
     /// Runs `script` (which prints `@@N3X@@` and then the journal) and scans the journal part.
     async fn probe(&mut self, ch: &Channel, script: &str) -> Result<String, ProbeError> {
         let full = format!("{script}\necho @@N3X@@\n{}", self.journal_script());
+        tracing::debug!(node = %self.spec.name, script, "readiness probe");
         let out = ch.shell(&full).await?;
+        tracing::trace!(node = %self.spec.name, code = out.code, "readiness probe answered");
         let (head, journal) = out
             .stdout
             .split_once("@@N3X@@\n")

@@ -564,8 +564,8 @@ pub fn run(args: &MergeArgs) -> Result<ExitCode, MergeError> {
     if let Some(file) = &args.summary {
         append(file, &summary(&merged, true))?;
     }
-    print!("{}", summary(&merged, false));
-    println!("merged JUnit in {}", args.out.display());
+    crate::out!("{}", summary(&merged, false));
+    crate::outln!("merged JUnit in {}", args.out.display());
     Ok(ExitCode::from(merged.exit_code()))
 }
 

@@ -40,6 +40,16 @@ pub enum SpawnError {
     /// The path of the running executable (the default exec wrapper) is unknown.
     #[error("cannot find the n3x executable to use as the exec wrapper: {0}")]
     WrapperPath(io::Error),
+    /// The running executable is not n3x, so it cannot be the exec wrapper, and no other was
+    /// given: using it would re-run this program in front of every program it starts.
+    #[error(
+        "{} is not n3x and cannot stand in front of the programs it starts (it would run itself again)\n  fix: give the supervisor the n3x executable: Supervisor::new()?.with_wrapper(PATH_TO_N3X), e.g. env!(\"CARGO_BIN_EXE_n3x\") in a test or benchmark; or call n3x::supervise::exec_wrapper::run_if_requested() first in this program's main",
+        exe.display()
+    )]
+    NotAWrapper {
+        /// The running executable.
+        exe: PathBuf,
+    },
     /// No pseudo-terminal could be opened or set up.
     #[error("cannot open a pseudo-terminal: {0}")]
     Pty(BoxError),

@@ -6,11 +6,16 @@
 //! the workbench (otherwise the workbench died before the request and nobody would kill it),
 //! and then becomes the program with `exec` (same pid, and the request survives exec).
 //!
-//! `main` calls [`run_if_requested`] before parsing the command line.
+//! `main` calls [`run_if_requested`] before parsing the command line. That call also marks the
+//! running executable as one that can be the wrapper: a program that embeds the library without
+//! it (a test, a benchmark) would otherwise re-run *itself* in front of every program it starts,
+//! and itself start programs again. [`crate::supervise::Supervisor`] refuses to spawn through
+//! such an executable unless it is given n3x's path with `with_wrapper`.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitCode};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The first argument that selects the wrapper.
 pub const ARG: &str = "__n3x-exec";
@@ -24,9 +29,19 @@ pub const EXIT_CANNOT_EXECUTE: u8 = 126;
 /// Exit code when the program is not found (as in a shell).
 pub const EXIT_NOT_FOUND: u8 = 127;
 
+/// Set once `main` has called [`run_if_requested`]: this executable handles `__n3x-exec`.
+static HANDLES_WRAPPER: AtomicBool = AtomicBool::new(false);
+
+/// Whether the running executable handles `__n3x-exec` (its `main` called [`run_if_requested`]).
+pub(crate) fn this_executable_is_a_wrapper() -> bool {
+    HANDLES_WRAPPER.load(Ordering::Relaxed)
+}
+
 /// If this process was started as the exec wrapper, becomes the program and does not return
-/// (or returns the exit code of the failure); otherwise returns `None` at once.
+/// (or returns the exit code of the failure); otherwise returns `None` at once. Call it first
+/// in `main`: it also marks this executable as able to be the wrapper.
 pub fn run_if_requested() -> Option<ExitCode> {
+    HANDLES_WRAPPER.store(true, Ordering::Relaxed);
     let mut args = std::env::args_os().skip(1);
     if args.next().as_deref() != Some(OsStr::new(ARG)) {
         return None;

@@ -157,7 +157,8 @@ pub(crate) type SpawnerLink = std_mpsc::Sender<Request>;
 #[derive(Clone)]
 pub struct Supervisor {
     link: SpawnerLink,
-    wrapper: PathBuf,
+    /// The exec wrapper; `None` when the running executable cannot be it and none was given.
+    wrapper: Option<PathBuf>,
 }
 
 impl fmt::Debug for Supervisor {
@@ -169,9 +170,15 @@ impl fmt::Debug for Supervisor {
 }
 
 impl Supervisor {
-    /// Starts the spawner thread. The exec wrapper is the running executable (`n3x`).
+    /// Starts the spawner thread. The exec wrapper is the running executable when it is `n3x`
+    /// (its `main` called [`exec_wrapper::run_if_requested`]); any other program must name
+    /// n3x with [`Supervisor::with_wrapper`], or [`Supervisor::spawn`] refuses.
     pub fn new() -> Result<Self, SpawnError> {
-        let wrapper = std::env::current_exe().map_err(SpawnError::WrapperPath)?;
+        let wrapper = if exec_wrapper::this_executable_is_a_wrapper() {
+            Some(std::env::current_exe().map_err(SpawnError::WrapperPath)?)
+        } else {
+            None
+        };
         let (link, requests) = std_mpsc::channel();
         std::thread::Builder::new()
             .name("n3x-spawner".into())
@@ -183,13 +190,13 @@ impl Supervisor {
     /// Uses another `n3x` executable as the exec wrapper (tests and benchmarks, whose own
     /// executable is not `n3x`).
     pub fn with_wrapper(mut self, exe: impl Into<PathBuf>) -> Self {
-        self.wrapper = exe.into();
+        self.wrapper = Some(exe.into());
         self
     }
 
-    /// The executable that runs as `n3x __n3x-exec …` in front of every program.
-    pub fn wrapper(&self) -> &Path {
-        &self.wrapper
+    /// The executable that runs as `n3x __n3x-exec …` in front of every program, if known.
+    pub fn wrapper(&self) -> Option<&Path> {
+        self.wrapper.as_deref()
     }
 
     /// Starts a program. Returns once it runs (a fork and exec: milliseconds). A program that
@@ -204,7 +211,12 @@ impl Supervisor {
         }
         let cwd = working_dir(spec.cwd.as_deref())?;
         let log = open_log(&spec.log)?;
-        let wrapper = std::path::absolute(&self.wrapper).map_err(SpawnError::WrapperPath)?;
+        let Some(wrapper) = &self.wrapper else {
+            return Err(SpawnError::NotAWrapper {
+                exe: std::env::current_exe().unwrap_or_default(),
+            });
+        };
+        let wrapper = std::path::absolute(wrapper).map_err(SpawnError::WrapperPath)?;
 
         let size = PtySize {
             rows,
@@ -252,6 +264,7 @@ impl Supervisor {
                 wrapper: wrapper.clone(),
                 source,
             })?;
+        tracing::debug!(pid, argv = ?spec.argv, log = %spec.log.display(), "spawned");
         let pid = i32::try_from(pid)
             .map_err(|_| SpawnError::Watch(std::io::Error::other("process id out of range")))?;
 

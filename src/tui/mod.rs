@@ -187,14 +187,10 @@ async fn event_loop(
 /// Shows `log` in the user's pager (`$PAGER`, else `less`), then takes the terminal back.
 fn page(session: &mut terminal::Session, log: &std::path::Path) -> io::Result<()> {
     terminal::restore();
-    let pager = std::env::var("PAGER")
-        .ok()
-        .filter(|p| !p.trim().is_empty())
-        .unwrap_or_else(|| "less".into());
-    let mut words = pager.split_whitespace();
-    let program = words.next().unwrap_or("less");
+    let argv = pager_argv(std::env::var("PAGER").ok().as_deref());
+    let program = argv[0].as_str();
     let mut command = std::process::Command::new(program);
-    command.args(words);
+    command.args(&argv[1..]);
     if program == "less" {
         // Colours as they were, starting at the end, where a failed build says why.
         command.args(["-R", "+G"]);
@@ -207,6 +203,14 @@ fn page(session: &mut terminal::Session, log: &std::path::Path) -> io::Result<()
     Ok(())
 }
 
+/// `$PAGER` split as a shell would (quotes, backslashes); `less` when unset, empty or
+/// unbalanced.
+fn pager_argv(var: Option<&str>) -> Vec<String> {
+    var.and_then(|v| shell_words::split(v).ok())
+        .filter(|words| !words.is_empty())
+        .unwrap_or_else(|| vec!["less".into()])
+}
+
 /// The workbench's message for a terminal event, if it is one the workbench cares about.
 fn from_terminal(e: TermEvent) -> Option<Msg> {
     match e {
@@ -214,5 +218,22 @@ fn from_terminal(e: TermEvent) -> Option<Msg> {
         TermEvent::Mouse(m) => Some(Msg::Mouse(m)),
         TermEvent::Resize(cols, rows) => Some(Msg::Resize(cols, rows)),
         TermEvent::FocusGained | TermEvent::FocusLost | TermEvent::Paste(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod pager_tests {
+    use super::pager_argv;
+
+    #[test]
+    fn the_pager_is_split_with_shell_rules() {
+        assert_eq!(pager_argv(None), ["less"]);
+        assert_eq!(pager_argv(Some("  ")), ["less"]);
+        assert_eq!(pager_argv(Some("less -R -X")), ["less", "-R", "-X"]);
+        assert_eq!(
+            pager_argv(Some("'/opt/my pager/pg' -s \"a b\"")),
+            ["/opt/my pager/pg", "-s", "a b"]
+        );
+        assert_eq!(pager_argv(Some("most 'unbalanced")), ["less"]);
     }
 }

@@ -94,8 +94,7 @@ pub fn in_group(user: &User, group: &str) -> bool {
 
 /// This process's effective user id.
 pub fn euid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    rustix::process::geteuid().as_raw()
 }
 
 /// Whether the `en_US.UTF-8` locale is generated (kas stops without it).

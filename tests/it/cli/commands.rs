@@ -368,7 +368,7 @@ fn validate_fails_when_the_recipe_or_the_nixos_side_pins_another_k3s() {
     std::fs::write(&cluster, text.replace("amd64: 959c", "amd64: XYZ")).unwrap();
     validate()
         .assert()
-        .code(2)
+        .code(1)
         .stderr(predicate::str::contains("k3s.sha256.amd64"))
         .stderr(predicate::str::contains("is not a sha256"));
 }
@@ -408,7 +408,7 @@ fn cluster_up_with_isar_images_that_are_not_built_names_the_build_command() {
         .args(["--backend", "isar", "--accel", "tcg", "--state-dir"])
         .arg(state.path())
         .assert()
-        .code(2)
+        .code(1)
         .stderr(predicate::str::contains(
             "isar-server-vlans-server-1-qemuamd64.wic is missing",
         ))

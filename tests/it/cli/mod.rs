@@ -2,6 +2,7 @@
 //! screenshots, the CI pipeline and releases.
 
 mod commands;
+mod habits;
 mod pipeline;
 mod screenshots;
 mod themes;

@@ -91,12 +91,12 @@ fn problem_lines(out: &Output) -> Vec<String> {
         .collect()
 }
 
-/// Asserts that validation failed with exit code 2 and wrote nothing to stdout, and that one
-/// problem reads `profiles/<file>:<line>:<col>: <field>: …<message>…` followed by a fix.
+/// Asserts that validation found a problem (exit code 1) and wrote nothing to stdout, and that
+/// one problem reads `profiles/<file>:<line>:<col>: <field>: …<message>…` followed by a fix.
 fn assert_problem(out: &Output, file: &str, line: usize, field: &str, message: &str) {
     out.clone()
         .assert()
-        .code(2)
+        .code(1)
         .stdout(predicate::str::is_empty());
     let lines = problem_lines(out);
     let head = format!("profiles/{file}:{line}:");
@@ -426,7 +426,7 @@ fn every_problem_of_a_run_is_listed() {
     assert_eq!(count("  fix: "), 4, "{lines:#?}");
     out.clone()
         .assert()
-        .code(2)
+        .code(1)
         .stderr(predicate::str::contains(
             "4 problems found; nothing was written.",
         ));
@@ -490,7 +490,7 @@ fn mutated_profiles_never_panic() {
             assert!(!stderr.contains("panicked"), "panic on {context}");
             match out.status.code() {
                 Some(0) => {}
-                Some(2) => assert!(stderr.contains("\n  fix: "), "no fix for {context}"),
+                Some(1) => assert!(stderr.contains("\n  fix: "), "no fix for {context}"),
                 code => panic!("exit code {code:?} on {context}"),
             }
             runs += 1;

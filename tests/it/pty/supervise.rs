@@ -540,3 +540,46 @@ fn the_program_dies_with_the_workbench() {
     }
     assert!(!alive(pid), "the supervised program outlived the workbench");
 }
+
+/// A program that embeds the library and is not n3x (this test binary) must not put itself in
+/// front of the programs it starts: that re-ran the program, which started programs again (a
+/// fresh `cargo bench --bench cluster` forked 150+ copies of itself).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_that_is_not_n3x_refuses_to_be_the_exec_wrapper() {
+    let dir = TempDir::new().unwrap();
+    let bare = Supervisor::new().expect("supervisor starts");
+    assert_eq!(bare.wrapper(), None);
+    let err = bare.spawn(spec(&dir, &["true"])).map(|_| ()).unwrap_err();
+    assert!(matches!(err, SpawnError::NotAWrapper { .. }), "{err:?}");
+    assert!(err.to_string().contains("with_wrapper"), "{err}");
+
+    // The quick image on an empty state directory, as the cluster benchmark asks for it: one
+    // clear error, and no copy of this test binary started.
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let p = std::sync::Arc::new(n3x::profile::Profiles::load(&repo.join("profiles")).unwrap());
+    let state = dir.path().join("state");
+    let result = within(
+        "the quick image",
+        n3x::cluster::base::ensure(p, repo, &state, None, bare, &|_| {}),
+    )
+    .await;
+    let err = result.map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("is not n3x"), "{err}");
+    let me = std::env::current_exe().unwrap();
+    let as_wrapper = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| {
+            let proc = e.ok()?.path();
+            let exe = std::fs::read_link(proc.join("exe")).ok()?;
+            let cmdline = std::fs::read(proc.join("cmdline")).ok()?;
+            Some(
+                exe == me
+                    && cmdline
+                        .split(|&b| b == 0)
+                        .any(|a| a == exec_wrapper::ARG.as_bytes()),
+            )
+        })
+        .filter(|&hit| hit)
+        .count();
+    assert_eq!(as_wrapper, 0, "{} ran as the exec wrapper", me.display());
+}

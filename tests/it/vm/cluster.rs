@@ -634,3 +634,52 @@ fn a_detached_cluster_serves_the_console_the_workbench_and_restarts_until_torn_d
     tui.wait_exit();
     assert_no_leftovers("simple");
 }
+
+/// `n3x cluster up … | head -1`-style: the reader goes away once the VMs run; n3x tears the
+/// cluster down, ends quietly (no panic, exit 0) and leaves nothing running.
+#[test]
+fn cluster_up_into_a_pipe_closed_early_leaves_nothing_running() {
+    if !can_run() {
+        return;
+    }
+    let _one = serial();
+    let mut child = n3x()
+        .args([
+            "cluster",
+            "up",
+            "--profile",
+            "simple",
+            "--nodes",
+            "server-1",
+        ])
+        .args(["--accel", "tcg"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    // Read until QEMU runs, then close the pipe as `grep -m1` or `head` would.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let started = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|l| l.contains("QEMU started"));
+    assert!(started, "n3x cluster up ended before QEMU started");
+    drop(lines);
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "n3x cluster up still runs after its reader left"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let errors = errors.join().unwrap();
+    assert!(!errors.contains("panicked"), "{errors}");
+    assert_eq!(status.code(), Some(0), "{errors}");
+    assert_no_leftovers("simple");
+}
