@@ -1,5 +1,5 @@
 //! Command-line interface: argument parsing, the commands `list`, `render`, `validate`,
-//! `build` ([`build`]), `cluster`, `console`, `exec`, `link` ([`cluster`]), `test` ([`test`]),
+//! `build` ([`build`]), `ota` ([`ota`]), `cluster`, `console`, `exec`, `link` ([`cluster`]), `test` ([`test`]),
 //! and the full-screen workbench when no command is given. The only place where errors become
 //! plain text.
 //!
@@ -8,6 +8,8 @@
 
 pub mod build;
 pub mod cluster;
+#[cfg(target_os = "linux")]
+pub mod ota;
 pub mod test;
 
 use std::io::{IsTerminal, Write};
@@ -85,6 +87,10 @@ pub enum Command {
     /// k3s Ready, check; JUnit and artifacts for CI. Exit 0 passed, 1 failed, 2 setup error.
     #[cfg(target_os = "linux")]
     Test(crate::cli::test::TestArgs),
+    /// Over-the-air updates of the A/B images: make a signed SWUpdate bundle (`bundle`).
+    #[cfg(target_os = "linux")]
+    #[command(subcommand)]
+    Ota(crate::cli::ota::OtaCommand),
 }
 
 /// Arguments of `n3x screenshot`.
@@ -279,6 +285,11 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Ci(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
             crate::ci::command::run(&p, &args).map_err(Failure::usage)
+        }
+        #[cfg(target_os = "linux")]
+        Some(Command::Ota(command)) => {
+            let p = load(cli.profiles.as_deref(), &cwd)?;
+            crate::cli::ota::run(&p, &command).map_err(Failure::usage)
         }
         #[cfg(target_os = "linux")]
         Some(Command::Release(args)) => {
