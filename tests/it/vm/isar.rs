@@ -25,7 +25,7 @@ const VARIANTS: [&str; 3] = ["server-simple-server-1", "server-simple-server-2",
 
 /// The ISAR copy shipped beside the repository (`../shared/vendor/`, or one level further up
 /// for a git worktree), if there is one.
-fn isar_bundle() -> Option<PathBuf> {
+pub(super) fn isar_bundle() -> Option<PathBuf> {
     repo().ancestors().skip(1).take(2).find_map(|up| {
         std::fs::read_dir(up.join("shared/vendor"))
             .ok()?
@@ -40,7 +40,7 @@ fn isar_bundle() -> Option<PathBuf> {
 
 /// A source mirror holding a copy of the ISAR bundle, where the build user can read it (its
 /// cache directory): the checkout and `../shared` may be closed to it.
-fn mirror(bundle: &Path, user: &User) -> PathBuf {
+pub(super) fn mirror(bundle: &Path, user: &User) -> PathBuf {
     let dir = user.home.join(".cache/n3x/isar/mirror-tests");
     std::fs::create_dir_all(&dir).unwrap();
     let copy = dir.join(bundle.file_name().unwrap());
@@ -54,7 +54,7 @@ fn mirror(bundle: &Path, user: &User) -> PathBuf {
 /// The profiles the build runs from: the checkout's, or, when the build user cannot enter the
 /// checkout (CI may clone it under a private directory), a copy of `kas/` and `profiles/` in a
 /// git repository the build user owns (kas finds the layer through git).
-fn profiles_for(user: &User) -> PathBuf {
+pub(super) fn profiles_for(user: &User) -> PathBuf {
     if n3x::build::isar::host::closed_ancestor(&repo(), user.uid).is_none() {
         return repo().join("profiles");
     }
@@ -84,7 +84,7 @@ fn profiles_for(user: &User) -> PathBuf {
     copy.join("profiles")
 }
 
-fn ready() -> Option<User> {
+pub(super) fn ready() -> Option<User> {
     if !root_with(
         &["sudo", "sfdisk", "blkid", "mount", "umount"],
         "real ISAR builds need root, sudo, sfdisk, blkid and mount",
