@@ -10,7 +10,8 @@
 //!   refused by the image's SWUpdate; the development-key bundle goes in through a second
 //!   virtio-serial port (sha256 checked), `n3x-ota install` writes it into APP_b (its first
 //!   n3x-raw-size bytes hash to n3x-raw-sha256) and flips the GRUB environment; a reboot comes
-//!   up in slot B with the bundle's version, confirmed.
+//!   up in slot B with the bundle's version, confirmed; then a broken update of slot A (its init
+//!   exits, the kernel panics) is tried twice and GRUB goes back to slot B (rolled back).
 //!
 //! Needs root, the build user and kas (scripts/isar-host.sh), QEMU, OVMF, openssl, swupdate.
 
@@ -89,23 +90,30 @@ fn run(argv: &[&str]) -> String {
 
 /// Bundles the image's .ext4 into `out`, signed by `key`/`cert`; n3x's stdout.
 fn bundle(out: &Path, key: &Path, cert: &Path) -> String {
-    let o = vm_n3x()
-        .args([
-            "ota",
-            "bundle",
-            "--variant",
-            VARIANT,
-            "--version",
-            NEW_VERSION,
-        ])
-        .arg("--key")
-        .arg(key)
-        .arg("--cert")
-        .arg(cert)
-        .arg("-o")
-        .arg(out)
-        .output()
-        .unwrap();
+    bundle_of(None, out, key, cert)
+}
+
+/// Like [`bundle`], with `payload` instead of the image's .ext4 when given.
+fn bundle_of(payload: Option<&Path>, out: &Path, key: &Path, cert: &Path) -> String {
+    let mut cmd = vm_n3x();
+    cmd.args([
+        "ota",
+        "bundle",
+        "--variant",
+        VARIANT,
+        "--version",
+        NEW_VERSION,
+    ])
+    .arg("--key")
+    .arg(key)
+    .arg("--cert")
+    .arg(cert)
+    .arg("-o")
+    .arg(out);
+    if let Some(p) = payload {
+        cmd.arg("--payload").arg(p);
+    }
+    let o = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(
         o.status.success(),
@@ -113,6 +121,48 @@ fn bundle(out: &Path, key: &Path, cert: &Path) -> String {
         String::from_utf8_lossy(&o.stderr)
     );
     stdout
+}
+
+/// A copy of the image's .ext4 whose init prints N3X-BROKEN-INIT and exits: the kernel
+/// panics and (panic=5) reboots, every time.
+fn broken_payload(dir: &Path) -> PathBuf {
+    let ext4 = dir.join("broken.ext4");
+    run(&[
+        "cp",
+        "--sparse=always",
+        artifact(".ext4").to_str().unwrap(),
+        ext4.to_str().unwrap(),
+    ]);
+    let init = dir.join("init.sh");
+    std::fs::write(
+        &init,
+        "#!/bin/sh\necho N3X-BROKEN-INIT > /dev/ttyS0\nexit 1\n",
+    )
+    .unwrap();
+    let script = dir.join("break.debugfs");
+    std::fs::write(
+        &script,
+        format!(
+            "cd /usr/sbin\nrm init\nwrite {} init\nsif init mode 0100755\nsif init uid 0\nsif init gid 0\n",
+            init.display()
+        ),
+    )
+    .unwrap();
+    run(&[
+        "debugfs",
+        "-w",
+        "-f",
+        script.to_str().unwrap(),
+        ext4.to_str().unwrap(),
+    ]);
+    let check = run(&[
+        "debugfs",
+        "-R",
+        "cat /usr/sbin/init",
+        ext4.to_str().unwrap(),
+    ]);
+    assert!(check.contains("N3X-BROKEN-INIT"), "{check}");
+    ext4
 }
 
 fn dev_pair() -> (PathBuf, PathBuf) {
@@ -530,7 +580,7 @@ fn ota_apply_and_boot_switch_into_slot_b_on_the_real_image() {
     g.control.write_all(b"systemctl reboot\n").unwrap();
     let (grub, at) = g.wait_serial("N3X-GRUB slot=", at, 600);
     assert!(grub.contains("slot=B ustate=1 tries=1"), "{grub}");
-    let (slot, _) = g.wait_serial("N3X-SLOT slot=", at, 900);
+    let (slot, at) = g.wait_serial("N3X-SLOT slot=", at, 900);
     assert!(
         slot.contains(&format!(
             "slot=B version={NEW_VERSION} result=confirmed ustate=0"
@@ -546,5 +596,41 @@ fn ota_apply_and_boot_switch_into_slot_b_on_the_real_image() {
     assert_eq!(
         g.ok("cat /etc/n3x-release", 10).trim(),
         format!("N3X_VERSION={NEW_VERSION}")
+    );
+    assert_eq!(g.ok("n3x-ota slot", 30).trim(), "B");
+
+    // Rollback: a broken update of slot A (its init exits, the kernel panics) is tried twice,
+    // then GRUB boots slot B again and the confirmation service says so.
+    let broken = dir.path().join("broken.swu");
+    bundle_of(Some(&broken_payload(dir.path())), &broken, &key, &cert);
+    g.upload(&broken, "/data/broken.swu");
+    let out = g.ok("n3x-ota install /data/broken.swu", 1800);
+    assert!(out.contains("SWUPDATE successful"), "{out}");
+    let env = g.ok("n3x-grubenv list", 10);
+    assert!(env.lines().any(|l| l == "n3x_slot=A"), "{env}");
+    g.ok("sync", 60);
+    g.control.write_all(b"systemctl reboot\n").unwrap();
+    let mut at = at;
+    for tries in 1..=2 {
+        let (grub, next) = g.wait_serial("N3X-GRUB slot=", at, 600);
+        assert!(
+            grub.contains(&format!("slot=A ustate=1 tries={tries}")),
+            "{grub}"
+        );
+        let (_, next) = g.wait_serial("N3X-BROKEN-INIT", next, 600);
+        let (_, next) = g.wait_serial("Kernel panic", next, 300);
+        at = next;
+    }
+    let (grub, at) = g.wait_serial("N3X-GRUB slot=", at, 600);
+    assert!(
+        grub.contains("slot=B ustate=3 tries=0"),
+        "the rollback: {grub}"
+    );
+    let (slot, _) = g.wait_serial("N3X-SLOT slot=", at, 900);
+    assert!(
+        slot.contains(&format!(
+            "slot=B version={NEW_VERSION} result=rolled-back ustate=3"
+        )),
+        "{slot}"
     );
 }
