@@ -56,22 +56,7 @@ impl Scratch {
             "8M",
         ]);
         for name in ["swu", "other"] {
-            run(&[
-                "openssl",
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                &p(&format!("{name}.key")),
-                "-out",
-                &p(&format!("{name}.crt")),
-                "-subj",
-                &format!("/CN=n3x-test-{name}"),
-                "-days",
-                "2",
-            ]);
+            common::throwaway_cert(dir.path(), name);
         }
         Self { dir }
     }

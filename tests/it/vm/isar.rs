@@ -25,7 +25,7 @@ const VARIANTS: [&str; 3] = ["server-simple-server-1", "server-simple-server-2",
 
 /// The ISAR copy shipped beside the repository (`../shared/vendor/`, or one level further up
 /// for a git worktree), if there is one.
-pub(super) fn isar_bundle() -> Option<PathBuf> {
+fn isar_bundle() -> Option<PathBuf> {
     repo().ancestors().skip(1).take(2).find_map(|up| {
         std::fs::read_dir(up.join("shared/vendor"))
             .ok()?
@@ -40,7 +40,7 @@ pub(super) fn isar_bundle() -> Option<PathBuf> {
 
 /// A source mirror holding a copy of the ISAR bundle, where the build user can read it (its
 /// cache directory): the checkout and `../shared` may be closed to it.
-pub(super) fn mirror(bundle: &Path, user: &User) -> PathBuf {
+fn mirror(bundle: &Path, user: &User) -> PathBuf {
     let dir = user.home.join(".cache/n3x/isar/mirror-tests");
     std::fs::create_dir_all(&dir).unwrap();
     let copy = dir.join(bundle.file_name().unwrap());
@@ -54,7 +54,7 @@ pub(super) fn mirror(bundle: &Path, user: &User) -> PathBuf {
 /// The profiles the build runs from: the checkout's, or, when the build user cannot enter the
 /// checkout (CI may clone it under a private directory), a copy of `kas/` and `profiles/` in a
 /// git repository the build user owns (kas finds the layer through git).
-pub(super) fn profiles_for(user: &User) -> PathBuf {
+fn profiles_for(user: &User) -> PathBuf {
     if n3x::build::isar::host::closed_ancestor(&repo(), user.uid).is_none() {
         return repo().join("profiles");
     }
@@ -82,6 +82,32 @@ pub(super) fn profiles_for(user: &User) -> PathBuf {
         copy.display()
     );
     copy.join("profiles")
+}
+
+/// `n3x build` of `variants` for qemuamd64, natively as the build user, offline from the
+/// vendored ISAR bundle when there is one, into the VM tests' state.
+pub(super) fn build_command(user: &User, variants: &[&str]) -> Command {
+    let mut cmd = vm_n3x();
+    cmd.arg("--profiles").arg(profiles_for(user));
+    cmd.args([
+        "build",
+        "--backend",
+        "isar",
+        "--kas",
+        "native",
+        "--machine",
+        "qemuamd64",
+    ]);
+    for v in variants {
+        cmd.args(["--variant", v]);
+    }
+    match isar_bundle() {
+        Some(bundle) => {
+            cmd.arg("--source-mirror").arg(mirror(&bundle, user));
+        }
+        None => eprintln!("no ISAR bundle in ../shared/vendor: ISAR comes from the network"),
+    }
+    cmd
 }
 
 pub(super) fn ready() -> Option<User> {
@@ -203,27 +229,8 @@ fn the_simple_profiles_isar_images_build_offline_and_hold_exactly_the_rendered_f
         return;
     };
     let standin = k3s_standin();
-    let mut cmd = vm_n3x();
-    cmd.arg("--profiles").arg(profiles_for(&user));
-    cmd.args([
-        "build",
-        "--backend",
-        "isar",
-        "--kas",
-        "native",
-        "--machine",
-        "qemuamd64",
-    ]);
-    for v in VARIANTS {
-        cmd.args(["--variant", v]);
-    }
+    let mut cmd = build_command(&user, &VARIANTS);
     cmd.arg("--k3s-binary").arg(&standin);
-    match isar_bundle() {
-        Some(bundle) => {
-            cmd.arg("--source-mirror").arg(mirror(&bundle, &user));
-        }
-        None => eprintln!("no ISAR bundle in ../shared/vendor: ISAR comes from the network"),
-    }
     let out = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(

@@ -41,24 +41,7 @@ fn built() -> bool {
         let Some(user) = super::isar::ready() else {
             return false;
         };
-        let mut cmd = vm_n3x();
-        cmd.arg("--profiles")
-            .arg(super::isar::profiles_for(&user))
-            .args([
-                "build",
-                "--backend",
-                "isar",
-                "--kas",
-                "native",
-                "--machine",
-                "qemuamd64",
-                "--variant",
-                VARIANT,
-            ]);
-        if let Some(bundle) = super::isar::isar_bundle() {
-            cmd.arg("--source-mirror")
-                .arg(super::isar::mirror(&bundle, &user));
-        }
+        let mut cmd = super::isar::build_command(&user, &[VARIANT]);
         let out = cmd.output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
@@ -499,29 +482,9 @@ fn ota_apply_and_boot_switch_into_slot_b_on_the_real_image() {
     bundle(&good, &key, &cert);
     let d = sw_description(&good);
     // A bundle signed with a throwaway key the image does not trust.
-    let p = |n: &str| dir.path().join(n).display().to_string();
-    run(&[
-        "openssl",
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        &p("t.key"),
-        "-out",
-        &p("t.crt"),
-        "-subj",
-        "/CN=n3x-ota-throwaway",
-        "-days",
-        "2",
-    ]);
+    let (tkey, tcert) = common::throwaway_cert(dir.path(), "foreign");
     let foreign = dir.path().join("foreign.swu");
-    bundle(
-        &foreign,
-        &dir.path().join("t.key"),
-        &dir.path().join("t.crt"),
-    );
+    bundle(&foreign, &tkey, &tcert);
 
     let mut g = Guest::boot(dir.path());
     let (grub, at) = g.wait_serial("N3X-GRUB slot=", 0, 600);
