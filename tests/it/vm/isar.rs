@@ -110,6 +110,19 @@ pub(super) fn build_command(user: &User, variants: &[&str]) -> Command {
     cmd
 }
 
+/// Runs a build command; its stdout, or a failure with its tail.
+pub(super) fn run_build(mut cmd: Command) -> String {
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "n3x build failed:\n{}\n{}",
+        &stdout[stdout.len().saturating_sub(6000)..],
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 pub(super) fn ready() -> Option<User> {
     if !root_with(
         &["sudo", "sfdisk", "blkid", "mount", "umount"],
@@ -231,14 +244,7 @@ fn the_simple_profiles_isar_images_build_offline_and_hold_exactly_the_rendered_f
     let standin = k3s_standin();
     let mut cmd = build_command(&user, &VARIANTS);
     cmd.arg("--k3s-binary").arg(&standin);
-    let out = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "n3x build failed:\n{}\n{}",
-        &stdout[stdout.len().saturating_sub(6000)..],
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_build(cmd);
     assert!(
         stdout.contains("3 builds: 3 succeeded, 0 did not"),
         "{stdout}"

@@ -41,15 +41,7 @@ fn built() -> bool {
         let Some(user) = super::isar::ready() else {
             return false;
         };
-        let mut cmd = super::isar::build_command(&user, &[VARIANT]);
-        let out = cmd.output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "n3x build failed:\n{}\n{}",
-            &stdout[stdout.len().saturating_sub(6000)..],
-            String::from_utf8_lossy(&out.stderr)
-        );
+        super::isar::run_build(super::isar::build_command(&user, &[VARIANT]));
         for suffix in [".wic", ".ext4"] {
             assert!(
                 artifact(suffix).is_file(),
