@@ -417,7 +417,8 @@ impl Guest {
     fn upload(&mut self, file: &Path, remote: &str) {
         let size = std::fs::metadata(file).unwrap().len();
         let sha = n3x::ota::bundle::sha256_file(file).unwrap();
-        self.ok("exec 4</dev/virtio-ports/n3x.data", 30);
+        // A port opens once at a time: close the previous upload's descriptor first.
+        self.ok("exec 4<&-; exec 4</dev/virtio-ports/n3x.data", 30);
         let mut data = UnixStream::connect(self.dir.join("data.sock")).unwrap();
         let t = Instant::now();
         self.control
