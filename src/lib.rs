@@ -16,7 +16,8 @@
 //! On top, [`tui`] is the full-screen workbench (its own union of the engines' updates), and
 //! [`cli`] the commands, the only place where errors become plain text; [`config`] finds the
 //! user's settings. `ci` plans the CI pipeline and writes its workflows, `release` makes the
-//! release assets (both Linux only).
+//! release assets (both Linux only); `ota` makes and applies SWUpdate bundles for the A/B
+//! images (Linux only).
 
 #![warn(missing_docs)]
 
@@ -29,6 +30,8 @@ pub mod cluster;
 pub mod config;
 pub mod logging;
 pub mod matrix;
+#[cfg(target_os = "linux")]
+pub mod ota;
 pub mod profile;
 #[cfg(target_os = "linux")]
 pub mod readiness;

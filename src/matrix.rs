@@ -168,6 +168,7 @@ pub fn artifacts(p: &Profiles, v: &Variant) -> Vec<Artifact> {
     machine
         .artifacts
         .iter()
+        .filter(|a| a.feature.is_none() || a.feature == v.feature)
         .map(|a| Artifact {
             kind: a.kind.clone(),
             isar_name: format!(

@@ -24,6 +24,9 @@ const PACKAGES: &[(&str, &str)] = &[
     ("vde_plug", "apt-get install vde2"),
     ("zstd", "apt-get install zstd"),
     ("bmaptool", "apt-get install bmap-tools"),
+    ("debugfs", "apt-get install e2fsprogs"),
+    ("openssl", "apt-get install openssl"),
+    ("swupdate", "apt-get install swupdate"),
 ];
 
 /// How to install `program`, when n3x knows.

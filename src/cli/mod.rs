@@ -1,5 +1,5 @@
 //! Command-line interface: argument parsing, the commands `list`, `render`, `validate`,
-//! `build` ([`build`]), `cluster`, `console`, `exec`, `link` ([`cluster`]), `test` ([`test`]),
+//! `build` ([`build`]), `ota` ([`ota`]), `cluster`, `console`, `exec`, `link` ([`cluster`]), `test` ([`test`]),
 //! and the full-screen workbench when no command is given. The only place where errors become
 //! plain text.
 //!
@@ -13,6 +13,8 @@ pub mod complete;
 #[cfg(target_os = "linux")]
 pub mod github;
 pub mod json;
+#[cfg(target_os = "linux")]
+pub mod ota;
 pub mod pipe;
 pub mod test;
 
@@ -121,6 +123,10 @@ pub enum Command {
     Completions(crate::cli::complete::CompletionsArgs),
     /// Print the man page (roff): `n3x man > ~/.local/share/man/man1/n3x.1`.
     Man,
+    /// Over-the-air updates of the A/B images: make a signed SWUpdate bundle (`bundle`).
+    #[cfg(target_os = "linux")]
+    #[command(subcommand)]
+    Ota(crate::cli::ota::OtaCommand),
 }
 
 /// Arguments of `n3x screenshot`.
@@ -394,6 +400,11 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Ci(args)) => {
             let p = load(cli.profiles.as_deref(), &cwd)?;
             crate::ci::command::run(&p, &args).map_err(Failure::from)
+        }
+        #[cfg(target_os = "linux")]
+        Some(Command::Ota(command)) => {
+            let p = load(cli.profiles.as_deref(), &cwd)?;
+            crate::cli::ota::run(&p, &command).map_err(Failure::usage)
         }
         #[cfg(target_os = "linux")]
         Some(Command::Release(args)) => {

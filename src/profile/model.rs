@@ -66,6 +66,10 @@ pub struct ArtifactType {
     pub kind: String,
     /// File-name suffix appended to the image name (`.wic`, `-vmlinuz`).
     pub suffix: String,
+    /// Made only by variants with this feature (`.ext4`, the payload of an OTA bundle, by
+    /// `swupdate` variants); absent: by every variant of the machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature: Option<String>,
 }
 
 /// How to boot a machine under QEMU.
@@ -398,6 +402,11 @@ pub struct MatrixFile {
     pub overlay_order: Vec<OverlayRule>,
     /// The variants, one line each.
     pub variants: Vec<VariantSpec>,
+    /// The hardware revision of the A/B (`swupdate`) images: the second field of their
+    /// `/etc/hwrevision` (`SWUPDATE_HW_COMPAT` in kas/feature/swupdate.yml) and the
+    /// `hardware-compatibility` of the update bundles `n3x ota bundle` makes for them.
+    #[serde(default)]
+    pub swupdate_hw_compat: Option<String>,
 }
 
 /// An image role: which kas image overlay and which ISAR recipe it builds.

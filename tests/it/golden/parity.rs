@@ -431,7 +431,7 @@ fn overlay_chains_follow_the_original_ordering_rule() {
 }
 
 #[test]
-fn artifacts_count_42_with_unique_names() {
+fn artifacts_count_42_plus_the_ab_payload_with_unique_names() {
     let p = shipped();
     let all = matrix::variants(&p);
     let names: Vec<String> = all
@@ -439,9 +439,12 @@ fn artifacts_count_42_with_unique_names() {
         .flat_map(|v| matrix::artifacts(&p, v))
         .map(|a| a.unique_name)
         .collect();
-    assert_eq!(names.len(), 42);
+    // The original's 42, and the .ext4 payload of the A/B variant (`feature: swupdate` only).
+    assert_eq!(names.len(), 43);
     let unique: std::collections::HashSet<&String> = names.iter().collect();
-    assert_eq!(unique.len(), 42, "artifact names must not collide");
+    assert_eq!(unique.len(), 43, "artifact names must not collide");
+    let ext4: Vec<&String> = names.iter().filter(|n| n.ends_with(".ext4")).collect();
+    assert_eq!(ext4, ["isar-base-swupdate-qemuamd64.ext4"]);
     assert!(names.contains(&"isar-server-vlans-server-2-qemuamd64-vmlinuz".to_string()));
     let v = all
         .iter()

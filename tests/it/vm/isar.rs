@@ -84,7 +84,46 @@ fn profiles_for(user: &User) -> PathBuf {
     copy.join("profiles")
 }
 
-fn ready() -> Option<User> {
+/// `n3x build` of `variants` for qemuamd64, natively as the build user, offline from the
+/// vendored ISAR bundle when there is one, into the VM tests' state.
+pub(super) fn build_command(user: &User, variants: &[&str]) -> Command {
+    let mut cmd = vm_n3x();
+    cmd.arg("--profiles").arg(profiles_for(user));
+    cmd.args([
+        "build",
+        "--backend",
+        "isar",
+        "--kas",
+        "native",
+        "--machine",
+        "qemuamd64",
+    ]);
+    for v in variants {
+        cmd.args(["--variant", v]);
+    }
+    match isar_bundle() {
+        Some(bundle) => {
+            cmd.arg("--source-mirror").arg(mirror(&bundle, user));
+        }
+        None => eprintln!("no ISAR bundle in ../shared/vendor: ISAR comes from the network"),
+    }
+    cmd
+}
+
+/// Runs a build command; its stdout, or a failure with its tail.
+pub(super) fn run_build(mut cmd: Command) -> String {
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "n3x build failed:\n{}\n{}",
+        &stdout[stdout.len().saturating_sub(6000)..],
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+pub(super) fn ready() -> Option<User> {
     if !root_with(
         &["sudo", "sfdisk", "blkid", "mount", "umount"],
         "real ISAR builds need root, sudo, sfdisk, blkid and mount",
@@ -203,35 +242,9 @@ fn the_simple_profiles_isar_images_build_offline_and_hold_exactly_the_rendered_f
         return;
     };
     let standin = k3s_standin();
-    let mut cmd = vm_n3x();
-    cmd.arg("--profiles").arg(profiles_for(&user));
-    cmd.args([
-        "build",
-        "--backend",
-        "isar",
-        "--kas",
-        "native",
-        "--machine",
-        "qemuamd64",
-    ]);
-    for v in VARIANTS {
-        cmd.args(["--variant", v]);
-    }
+    let mut cmd = build_command(&user, &VARIANTS);
     cmd.arg("--k3s-binary").arg(&standin);
-    match isar_bundle() {
-        Some(bundle) => {
-            cmd.arg("--source-mirror").arg(mirror(&bundle, &user));
-        }
-        None => eprintln!("no ISAR bundle in ../shared/vendor: ISAR comes from the network"),
-    }
-    let out = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "n3x build failed:\n{}\n{}",
-        &stdout[stdout.len().saturating_sub(6000)..],
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_build(cmd);
     assert!(
         stdout.contains("3 builds: 3 succeeded, 0 did not"),
         "{stdout}"

@@ -6,6 +6,7 @@
 mod build;
 mod cluster;
 mod isar;
+mod ota;
 mod qmp;
 mod readiness;
 mod scenario;
