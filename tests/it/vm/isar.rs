@@ -238,6 +238,8 @@ const LINUX_FS: &str = "0FC63DAF-8483-4772-8E79-3D69D8477DE4";
 
 #[test]
 fn the_simple_profiles_isar_images_build_offline_and_hold_exactly_the_rendered_files() {
+    // One ISAR build tree: two builds at once would fight over it (vm::ota builds too).
+    let _serial = common::vm_serial();
     let Some(user) = ready() else {
         return;
     };
