@@ -13,7 +13,6 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use sha2::{Digest, Sha256};
 
 use super::run::Runner;
 use super::swdesc::{self, PAYLOAD_NAME, SwDescription};
@@ -185,21 +184,9 @@ fn check_ext4(path: &Path) -> Result<u64, OtaError> {
     Ok(size)
 }
 
-/// sha256 of a file, hex.
-pub fn sha256_file(path: &Path) -> Result<String, OtaError> {
-    let mut f = std::fs::File::open(path).map_err(io(format!("cannot read {}", path.display())))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f
-            .read(&mut buf)
-            .map_err(io(format!("cannot read {}", path.display())))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(format!("{:x}", h.finalize()))
+/// sha256 of a file, hex ([`crate::build::quick::sha256_file`] with the file named on error).
+fn sha256_file(path: &Path) -> Result<String, OtaError> {
+    crate::build::quick::sha256_file(path).map_err(io(format!("cannot read {}", path.display())))
 }
 
 /// The PEM public key in `ran`'s output.
